@@ -1,0 +1,42 @@
+"""ray-aks: settings → components → exports. Read top to bottom; each component is one concern."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, resources
+
+import settings
+from components.cluster import Cluster, ClusterArgs
+from components.identity import Identity, IdentityArgs
+from components.network import Network, NetworkArgs
+from components.storage import Storage, StorageArgs
+from manifests import azure
+
+s = settings.from_pulumi_config()  # stops here, before any resource, on bad config
+tags = s.tags(pulumi.get_stack())
+client = authorization.get_client_config_output()
+
+# --- Azure side ----------------------------------------------------------------------------------------
+group = resources.ResourceGroup("ray-aks", location=s.location, tags=tags)
+net = Network("network", NetworkArgs(group.name, s.location, s.vnet_cidr, s.node_subnet_cidr, tags))
+cluster = Cluster("cluster", ClusterArgs(s, group.name, net.subnet_id, client, tags))
+store = Storage("storage", StorageArgs(s, net.subnet_id, tags))
+identity = Identity("identity", IdentityArgs(
+    s, group.name, cluster.oidc_issuer_url, store.container_ids, client.subscription_id, tags))
+
+# One Kubernetes provider, logged in through Entra ID, for every Kubernetes resource below.
+# cluster_identifier: a new kubeconfig (rotated credentials) updates the provider instead of replacing it.
+k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig, cluster_identifier=cluster.cluster_id)
+
+# --- Kubernetes side -----------------------------------------------------------------------------------
+
+# --- Outputs -------------------------------------------------------------------------------------------
+pulumi.export("resourceGroup", group.name)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
+pulumi.export("storageResourceGroup", store.resource_group_name)
+pulumi.export("storageAccount", store.account_name)
+pulumi.export("containers", [settings.DATASETS_CONTAINER, settings.RESULTS_CONTAINER])
+pulumi.export("identityClientId", identity.client_id)
+pulumi.export("getCredentialsCommand", pulumi.Output.all(group.name, cluster.cluster_name).apply(
+    lambda names: azure.get_credentials_command(*names)))

@@ -1,0 +1,50 @@
+"""The virtual network and node subnet the cluster lives in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import network
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the network."""
+    location: str
+    """Azure region."""
+    vnet_cidr: str
+    """Address space of the virtual network."""
+    node_subnet_cidr: str
+    """Node subnet (Azure CNI overlay: pods take their addresses from the overlay, not from here)."""
+    tags: dict[str, str]
+
+
+class Network(pulumi.ComponentResource):
+    vnet_id: pulumi.Output[str]
+    subnet_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ray-aks:network:Network", name, None, opts)
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            address_space={"address_prefixes": [args.vnet_cidr]},
+            tags=args.tags,
+            # The subnet is its own resource below; don't let the VNet's inline list fight it.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+        )
+        subnet = network.Subnet(
+            f"{name}-nodes",
+            resource_group_name=args.resource_group_name,
+            virtual_network_name=vnet.name,
+            address_prefix=args.node_subnet_cidr,
+            # The storage account admits this subnet only; the service endpoint is what makes that rule work.
+            service_endpoints=[{"service": "Microsoft.Storage"}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.vnet_id = vnet.id
+        self.subnet_id = subnet.id
+        self.register_outputs({"vnet_id": self.vnet_id, "subnet_id": self.subnet_id})

@@ -1,0 +1,1 @@
+"""Pure builders: settings in, plain dicts (or strings) out. No Pulumi imports, tested directly."""

@@ -1,0 +1,510 @@
+"""The stack's settings: one validated, frozen model read from the Pulumi config.
+
+Every field is declared once more in Pulumi.yaml (type, default, description); tests/unit/test_settings.py
+checks that the two agree. Validation runs before any resource exists, and a bad value stops the program
+with one message that names the key, the bad value and a valid example.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+import versions
+
+PROJECT = "ray-aks"
+
+# The containers the workload reads from and writes to; fixed so the Kubernetes side can name them.
+DATASETS_CONTAINER = "datasets"
+RESULTS_CONTAINER = "results"
+
+# GPUs per node for the Azure GPU sizes we know (Azure docs: NCasT4_v3, NC A100 v4, NCads H100 v5,
+# ND A100 v4, ND H100 v5, NVadsA10 v5, NCv3 series). Unknown GPU sizes are accepted as they are.
+GPUS_PER_VM_SIZE = {
+    "Standard_NC4as_T4_v3": 1,
+    "Standard_NC8as_T4_v3": 1,
+    "Standard_NC16as_T4_v3": 1,
+    "Standard_NC64as_T4_v3": 4,
+    "Standard_NC6s_v3": 1,
+    "Standard_NC12s_v3": 2,
+    "Standard_NC24s_v3": 4,
+    "Standard_NC24ads_A100_v4": 1,
+    "Standard_NC48ads_A100_v4": 2,
+    "Standard_NC96ads_A100_v4": 4,
+    "Standard_NC40ads_H100_v5": 1,
+    "Standard_NC80adis_H100_v5": 2,
+    "Standard_ND96asr_v4": 8,
+    "Standard_ND96amsr_A100_v4": 8,
+    "Standard_ND96isr_H100_v5": 8,
+    "Standard_NV36ads_A10_v5": 1,
+    "Standard_NV72ads_A10_v5": 2,
+}
+
+# Azure's VM size names: Standard_<family><vCPUs>[-<constrained vCPUs>]<features>[_<accelerator>][_v<n>]
+# (learn.microsoft.com/azure/virtual-machines/vm-naming-conventions).
+_VM_SIZE = re.compile(
+    r"^Standard_(?P<family>[A-Z]+)(?P<vcpus>\d+)(-\d+)?(?P<features>[a-z]*)(_(?P<accelerator>[A-Z][A-Za-z0-9]*))?(_v\d+)?$"
+)
+# The GPU families: NC (compute), ND (deep learning), NV (visualisation), with their confidential variants.
+_GPU_FAMILIES = ("NC", "ND", "NV", "NCC")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class SettingsError(ValueError):
+    """Bad stack configuration; the message names every bad key, its value and a valid example."""
+
+
+def parse_vm_size(size: str) -> re.Match[str] | None:
+    return _VM_SIZE.match(size)
+
+
+def is_gpu_vm_size(size: str) -> bool:
+    match = parse_vm_size(size)
+    return bool(match) and match["family"] in _GPU_FAMILIES
+
+
+def vm_vcpus(size: str) -> int | None:
+    match = parse_vm_size(size)
+    return int(match["vcpus"]) if match else None
+
+
+def _setting(default: Any, description: str, example: Any) -> Any:
+    return Field(default=default, description=description, json_schema_extra={"example": example})
+
+
+def _network(value: str, key: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR with its host bits zero ({err})") from None
+
+
+class Settings(BaseModel):
+    """What a stack can change. Field names are snake_case; config keys are their camelCase aliases."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
+    )
+
+    # --- Azure placement -------------------------------------------------------------------------------
+    location: str = _setting("eastus2", "Azure region for every resource.", "westeurope")
+    kubernetes_version: str = _setting(
+        versions.KUBERNETES_VERSION, "AKS Kubernetes version (major.minor or major.minor.patch).", "1.34"
+    )
+    availability_zones: list[str] = _setting(
+        [], "Availability zones of the node pools; empty for regions or sizes without zones.", ["1", "2", "3"]
+    )
+    extra_tags: list[str] = _setting(
+        [], "Tags added to every Azure resource, as key=value (project, stack and managed-by are always set).",
+        ["owner=ml-platform"],
+    )
+
+    # --- Network ---------------------------------------------------------------------------------------
+    vnet_cidr: str = _setting("10.10.0.0/16", "Address space of the virtual network.", "10.20.0.0/16")
+    node_subnet_cidr: str = _setting(
+        "10.10.0.0/22", "Node subnet, inside vnetCidr (Azure CNI overlay: nodes only).", "10.20.0.0/22"
+    )
+    pod_cidr: str = _setting(
+        "192.168.0.0/16", "Overlay pod CIDR; must not overlap the VNet or the service CIDR.", "192.168.0.0/16"
+    )
+    service_cidr: str = _setting(
+        "172.16.0.0/16", "Kubernetes service CIDR; must not overlap the VNet or the pod CIDR.", "172.16.0.0/16"
+    )
+    dns_service_ip: str = _setting("172.16.0.10", "Cluster DNS address, inside serviceCidr.", "172.16.0.10")
+    network_policy: Literal["cilium", "calico", "azure"] = _setting(
+        "cilium", "Network policy engine enforcing Kubernetes NetworkPolicies (cilium: Azure CNI powered by Cilium).",
+        "calico",
+    )
+
+    # --- Cluster access and upgrades -------------------------------------------------------------------
+    api_server_authorized_ip_ranges: list[str] = _setting(
+        [],
+        "CIDRs allowed to reach the Kubernetes API server: the machines that run `pulumi up` and kubectl "
+        "(the API server is never open to the internet, so this must be set).",
+        ["203.0.113.7/32"],
+    )
+    admin_group_object_ids: list[str] = _setting(
+        [], "Entra ID group object ids that get cluster admin, besides the identity running `pulumi up`.",
+        ["00000000-0000-0000-0000-000000000000"],
+    )
+    kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi"] = _setting(
+        "azurecli", "How the Kubernetes provider logs in through kubelogin (workloadidentity in CI).",
+        "workloadidentity",
+    )
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = _setting(
+        "patch", "AKS auto-upgrade channel.", "stable"
+    )
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"] = _setting(
+        "NodeImage", "AKS node OS upgrade channel.", "SecurityPatch"
+    )
+
+    # --- Node pools ------------------------------------------------------------------------------------
+    system_vm_size: str = _setting("Standard_D4ds_v5", "VM size of the system pool.", "Standard_D4ds_v5")
+    system_node_count: int = Field(
+        default=2, ge=1, le=10, description="Nodes in the system pool.", json_schema_extra={"example": 2}
+    )
+    cpu_vm_size: str = _setting("Standard_D8ds_v5", "VM size of the CPU user pool (Ray head, CPU workers).",
+                                "Standard_D16ds_v5")
+    cpu_min_count: int = Field(
+        default=1, ge=1, le=100, description="Minimum nodes of the CPU pool (the Ray head and operator live there).",
+        json_schema_extra={"example": 1},
+    )
+    cpu_max_count: int = Field(
+        default=4, ge=1, le=100, description="Maximum nodes of the CPU pool.", json_schema_extra={"example": 4}
+    )
+    gpu_vm_size: str = _setting(
+        "Standard_NC24ads_A100_v4", "VM size of the GPU pool (an NC, ND or NV size).", "Standard_NC4as_T4_v3"
+    )
+    gpus_per_node: int = Field(
+        default=1, ge=1, le=16, description="GPUs in one node of gpuVmSize.", json_schema_extra={"example": 1}
+    )
+    gpu_min_count: int = Field(
+        default=0, ge=0, le=100, description="Minimum GPU nodes; 0 lets the pool scale to zero when idle.",
+        json_schema_extra={"example": 0},
+    )
+    gpu_max_count: int = Field(
+        default=2, ge=1, le=100, description="Maximum GPU nodes.", json_schema_extra={"example": 2}
+    )
+    gpu_spot: bool = _setting(False, "Run the GPU pool on Spot VMs (evicted nodes are deleted).", True)
+
+    # --- Blob storage ----------------------------------------------------------------------------------
+    storage_account_name: str = _setting(
+        "", "Storage account name (3-24 lowercase letters and digits, globally unique); empty: generated.",
+        "rayaksdata042",
+    )
+    storage_sku: Literal[
+        "Premium_LRS", "Premium_ZRS", "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS"
+    ] = _setting(
+        "Premium_LRS", "Storage SKU; Premium_* is a BlockBlobStorage account (low latency for BlobFuse).",
+        "Standard_ZRS",
+    )
+    soft_delete_days: int = Field(
+        default=7, ge=1, le=365, description="Days deleted blobs and containers are kept.",
+        json_schema_extra={"example": 14},
+    )
+    retain_data: bool = _setting(
+        True, "Keep the storage account and its containers when the stack is destroyed.", True
+    )
+    storage_allowed_ip_ranges: list[str] = _setting(
+        [], "Public IPs or CIDRs (up to /30) allowed to reach the storage account besides the node subnet.",
+        ["203.0.113.0/24"],
+    )
+
+    # --- Ray -------------------------------------------------------------------------------------------
+    ray_namespace: str = _setting("ray", "Kubernetes namespace of the Ray cluster.", "ray")
+    ray_service_account: str = _setting(
+        "ray-workload", "Service account of every Ray pod (federated with the managed identity).", "ray-workload"
+    )
+    ray_cluster_name: str = _setting("ray-tune", "Name of the RayCluster resource.", "ray-tune")
+    ray_image: str = _setting(versions.RAY_IMAGE, "Image of the Ray head and CPU workers; tag = Ray version.",
+                              versions.RAY_IMAGE)
+    ray_gpu_image: str = _setting(versions.RAY_GPU_IMAGE, "Image of the GPU workers; tag = Ray version.",
+                                  versions.RAY_GPU_IMAGE)
+    ray_head_cpus: int = Field(
+        default=2, ge=1, le=64, description="CPU request and limit of the Ray head (it runs no tasks).",
+        json_schema_extra={"example": 2},
+    )
+    ray_head_memory_gi: int = Field(
+        default=8, ge=2, le=512, description="Memory (GiB) of the Ray head.", json_schema_extra={"example": 8}
+    )
+    cpu_worker_cpus: int = Field(
+        default=6, ge=1, le=256, description="CPUs of one CPU worker pod (one per node; leave room for daemons).",
+        json_schema_extra={"example": 6},
+    )
+    cpu_worker_memory_gi: int = Field(
+        default=24, ge=1, le=4096, description="Memory (GiB) of one CPU worker pod.", json_schema_extra={"example": 24}
+    )
+    gpu_worker_cpus: int = Field(
+        default=20, ge=1, le=256, description="CPUs of one GPU worker pod (one per GPU node).",
+        json_schema_extra={"example": 20},
+    )
+    gpu_worker_memory_gi: int = Field(
+        default=160, ge=1, le=4096, description="Memory (GiB) of one GPU worker pod.",
+        json_schema_extra={"example": 160},
+    )
+    autoscaler_idle_timeout_seconds: int = Field(
+        default=300, ge=30, le=86400, description="Seconds an idle Ray worker lives before the autoscaler removes it.",
+        json_schema_extra={"example": 600},
+    )
+    datasets_mount_path: str = _setting("/mnt/datasets", "Where the datasets container is mounted in Ray pods.",
+                                        "/mnt/datasets")
+    results_mount_path: str = _setting("/mnt/results", "Where the results container is mounted in Ray pods.",
+                                       "/mnt/results")
+
+    # --- Validation of single fields -------------------------------------------------------------------
+    @field_validator(
+        "availability_zones", "extra_tags", "api_server_authorized_ip_ranges", "admin_group_object_ids",
+        "storage_allowed_ip_ranges", mode="before",
+    )
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        # Pulumi hands arrays to the program as JSON text.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"{value!r} is not a JSON array") from None
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]+", value):
+            raise ValueError(f"{value!r} is not an Azure region name (lowercase, no spaces)")
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _kubernetes_version(cls, value: str) -> str:
+        if not re.fullmatch(r"1\.\d{1,2}(\.\d{1,3})?", value):
+            raise ValueError(f"{value!r} is not a Kubernetes version like 1.34 or 1.34.2")
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        bad = [zone for zone in value if zone not in ("1", "2", "3")]
+        if bad or len(set(value)) != len(value):
+            raise ValueError(f"{value!r}: zones are distinct values among \"1\", \"2\", \"3\"")
+        return value
+
+    @field_validator("extra_tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.fullmatch(r"[^=<>%&\\?/]{1,512}=[^=]{0,256}", tag):
+                raise ValueError(f"{tag!r} is not key=value (key without < > % & \\ ? /)")
+        return value
+
+    @field_validator("vnet_cidr", "node_subnet_cidr", "pod_cidr", "service_cidr")
+    @classmethod
+    def _cidr(cls, value: str, info: Any) -> str:
+        network = _network(value, info.field_name)
+        if not network.is_private:
+            raise ValueError(f"{value!r} is not a private range (RFC 1918)")
+        if network.prefixlen > 29:
+            raise ValueError(f"{value!r} is too small (a /29 at most)")
+        return value
+
+    @field_validator("dns_service_ip")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 address") from None
+        return value
+
+    @field_validator("api_server_authorized_ip_ranges")
+    @classmethod
+    def _authorized_ranges(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(
+                "[] leaves the API server without an allow-list; give the CIDRs that run pulumi and kubectl"
+            )
+        for cidr in value:
+            network = _network(cidr if "/" in cidr else f"{cidr}/32", "")
+            if network.prefixlen == 0:
+                raise ValueError(f"{cidr!r} opens the API server to the whole internet")
+        return value
+
+    @field_validator("storage_allowed_ip_ranges")
+    @classmethod
+    def _storage_ranges(cls, value: list[str]) -> list[str]:
+        # Storage firewall rules take public IPv4 addresses or ranges up to /30 (no /31, /32, no private).
+        for cidr in value:
+            network = _network(cidr if "/" in cidr else f"{cidr}/32", "")
+            if "/" in cidr and network.prefixlen > 30:
+                raise ValueError(f"{cidr!r}: write a single address without a prefix, or a range up to /30")
+            if not network.is_global:
+                raise ValueError(f"{cidr!r} is not a public range; storage IP rules take public addresses only")
+        return value
+
+    @field_validator("admin_group_object_ids")
+    @classmethod
+    def _uuids(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not _UUID.fullmatch(item)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an object id (a UUID)")
+        return value
+
+    @field_validator("system_vm_size", "cpu_vm_size", "gpu_vm_size")
+    @classmethod
+    def _vm_size(cls, value: str) -> str:
+        if not parse_vm_size(value):
+            raise ValueError(f"{value!r} is not an Azure VM size name like Standard_D8ds_v5")
+        return value
+
+    @field_validator("gpu_vm_size")
+    @classmethod
+    def _gpu_vm_size(cls, value: str) -> str:
+        if not is_gpu_vm_size(value):
+            raise ValueError(f"{value!r} has no GPU: GPU sizes are in the NC, ND or NV families")
+        return value
+
+    @field_validator("storage_account_name")
+    @classmethod
+    def _account_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9]{3,24}", value):
+            raise ValueError(f"{value!r} breaks Azure's rule: 3-24 characters, lowercase letters and digits only")
+        return value
+
+    @field_validator("ray_namespace", "ray_service_account", "ray_cluster_name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _DNS_LABEL.fullmatch(value):
+            raise ValueError(f"{value!r} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)")
+        return value
+
+    @field_validator("ray_image", "ray_gpu_image")
+    @classmethod
+    def _ray_image(cls, value: str) -> str:
+        name, _, tag = value.rpartition(":")
+        if not name or "/" in tag:
+            raise ValueError(f"{value!r} has no tag; pin it, e.g. {versions.RAY_IMAGE}")
+        if tag.split("-")[0] != versions.RAY_VERSION:
+            raise ValueError(
+                f"{value!r} is tagged {tag!r}, which disagrees with Ray {versions.RAY_VERSION} "
+                "(rayVersion and the workload's Ray)"
+            )
+        return value
+
+    @field_validator("datasets_mount_path", "results_mount_path")
+    @classmethod
+    def _mount_path(cls, value: str) -> str:
+        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", value) or value.startswith(("/proc", "/sys", "/dev", "/tmp")):
+            raise ValueError(f"{value!r} is not an absolute path outside /proc, /sys, /dev and /tmp")
+        return value
+
+    # --- Validation across fields ----------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        errors: list[tuple[str, Any, str]] = []
+        for low, high in (("cpu_min_count", "cpu_max_count"), ("gpu_min_count", "gpu_max_count")):
+            if getattr(self, low) > getattr(self, high):
+                errors.append((low, getattr(self, low), f"is greater than {to_camel(high)} ({getattr(self, high)})"))
+
+        vnet, subnet = _network(self.vnet_cidr, ""), _network(self.node_subnet_cidr, "")
+        pods, services = _network(self.pod_cidr, ""), _network(self.service_cidr, "")
+        if not subnet.subnet_of(vnet):
+            errors.append(("node_subnet_cidr", self.node_subnet_cidr, f"is not inside vnetCidr ({self.vnet_cidr})"))
+        for key, network in (("pod_cidr", pods), ("service_cidr", services)):
+            if network.overlaps(vnet):
+                errors.append((key, str(network), f"overlaps vnetCidr ({self.vnet_cidr})"))
+        if pods.overlaps(services):
+            errors.append(("service_cidr", self.service_cidr, f"overlaps podCidr ({self.pod_cidr})"))
+        dns = ipaddress.IPv4Address(self.dns_service_ip)
+        if dns not in services or dns in (services.network_address, services.network_address + 1):
+            errors.append(("dns_service_ip", self.dns_service_ip,
+                           f"is not a usable address of serviceCidr ({self.service_cidr}), the .1 is the API's"))
+
+        known_gpus = GPUS_PER_VM_SIZE.get(self.gpu_vm_size)
+        if known_gpus is not None and known_gpus != self.gpus_per_node:
+            errors.append(("gpus_per_node", self.gpus_per_node, f"but {self.gpu_vm_size} has {known_gpus}"))
+        for key, size in (("cpu_worker_cpus", self.cpu_vm_size), ("gpu_worker_cpus", self.gpu_vm_size),
+                          ("ray_head_cpus", self.cpu_vm_size)):
+            vcpus = vm_vcpus(size)
+            if vcpus is not None and getattr(self, key) >= vcpus:
+                errors.append((key, getattr(self, key), f"does not fit on {size} ({vcpus} vCPUs, some for daemons)"))
+
+        if self.datasets_mount_path == self.results_mount_path or self.results_mount_path.startswith(
+            self.datasets_mount_path + "/"
+        ) or self.datasets_mount_path.startswith(self.results_mount_path + "/"):
+            errors.append(("results_mount_path", self.results_mount_path,
+                           f"overlaps datasetsMountPath ({self.datasets_mount_path})"))
+        if errors:
+            raise SettingsError("\n".join(_line(key, value, why) for key, value, why in errors))
+        return self
+
+    # --- Derived values ------------------------------------------------------------------------------
+    @property
+    def storage_kind(self) -> str:
+        return "BlockBlobStorage" if self.storage_sku.startswith("Premium") else "StorageV2"
+
+    def tags(self, stack: str) -> dict[str, str]:
+        base = {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
+        return {**base, **dict(tag.split("=", 1) for tag in self.extra_tags)}
+
+    @property
+    def workload_subject(self) -> str:
+        """The service account token subject that the federated credential trusts."""
+        return f"system:serviceaccount:{self.ray_namespace}:{self.ray_service_account}"
+
+
+def example(field: str) -> Any:
+    return Settings.model_fields[field].json_schema_extra["example"]
+
+
+def _line(field: str, value: Any, why: str) -> str:
+    key = to_camel(field)
+    shown = json.dumps(example(field)) if not isinstance(example(field), str) else example(field)
+    return f"{PROJECT}:{key} = {json.dumps(value)} {why}. Valid example: pulumi config set {PROJECT}:{key} '{shown}'"
+
+
+def _field_of(loc: tuple) -> str | None:
+    by_alias = {to_camel(name): name for name in Settings.model_fields}
+    for part in loc:
+        if part in Settings.model_fields:
+            return part
+        if part in by_alias:
+            return by_alias[part]
+    return None
+
+
+def parse(config: dict[str, Any]) -> Settings:
+    """Validate a stack's config (keys with or without the `ray-aks:` prefix; other namespaces ignored)."""
+    ours: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = key.rpartition(":")
+        if namespace in ("", PROJECT):
+            ours[name] = value
+    known = {to_camel(name) for name in Settings.model_fields}
+    lines = []
+    for name in sorted(set(ours) - known):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {PROJECT}:{close[0]}?" if close else "see Pulumi.yaml for the settings"
+        lines.append(f"{PROJECT}:{name} = {json.dumps(ours[name])} is not a setting of this project; {hint}")
+    try:
+        settings = Settings.model_validate({k: v for k, v in ours.items() if k in known})
+    except SettingsError as err:
+        lines.append(str(err))
+    except ValidationError as err:
+        for error in err.errors():
+            field = _field_of(error["loc"])
+            if error["type"] == "value_error" and isinstance(error.get("ctx", {}).get("error"), SettingsError):
+                lines.append(str(error["ctx"]["error"]))
+            elif field is None:
+                lines.append(error["msg"])
+            else:
+                raw = ours.get(to_camel(field), error.get("input"))
+                lines.append(_line(field, raw, _reason(error)))
+    if lines:
+        raise SettingsError("Invalid configuration:\n  " + "\n  ".join(lines))
+    return settings
+
+
+def _reason(error: dict) -> str:
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return "is wrong: " + message[len(prefix):]
+    return f"is wrong: {message[0].lower()}{message[1:]}"
+
+
+def from_pulumi_config() -> Settings:
+    """Read and validate the running stack's config; stops the program with one readable message."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    try:
+        return parse({**get_config_env(), **CONFIG.get()})
+    except SettingsError as err:
+        raise pulumi.RunError(str(err)) from None

@@ -54,6 +54,10 @@ _VM_SIZE = re.compile(
 # The GPU families: NC (compute), ND (deep learning), NV (visualisation), with their confidential variants.
 _GPU_FAMILIES = ("NC", "ND", "NV", "NCC")
 
+# Ranges Azure storage IP rules refuse (learn.microsoft.com/azure/storage/common/storage-network-security).
+_NON_PUBLIC = [ipaddress.IPv4Network(n) for n in
+               ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16")]
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -108,9 +112,9 @@ class Settings(BaseModel):
     )
 
     # --- Network ---------------------------------------------------------------------------------------
-    vnet_cidr: str = _setting("10.10.0.0/16", "Address space of the virtual network.", "10.20.0.0/16")
+    vnet_cidr: str = _setting("10.10.0.0/16", "Address space of the virtual network.", "10.10.0.0/15")
     node_subnet_cidr: str = _setting(
-        "10.10.0.0/22", "Node subnet, inside vnetCidr (Azure CNI overlay: nodes only).", "10.20.0.0/22"
+        "10.10.0.0/22", "Node subnet, inside vnetCidr (Azure CNI overlay: nodes only).", "10.10.4.0/22"
     )
     pod_cidr: str = _setting(
         "192.168.0.0/16", "Overlay pod CIDR; must not overlap the VNet or the service CIDR.", "192.168.0.0/16"
@@ -324,7 +328,7 @@ class Settings(BaseModel):
             network = _network(cidr if "/" in cidr else f"{cidr}/32", "")
             if "/" in cidr and network.prefixlen > 30:
                 raise ValueError(f"{cidr!r}: write a single address without a prefix, or a range up to /30")
-            if not network.is_global:
+            if any(network.overlaps(private) for private in _NON_PUBLIC):
                 raise ValueError(f"{cidr!r} is not a public range; storage IP rules take public addresses only")
         return value
 
@@ -446,7 +450,17 @@ def example(field: str) -> Any:
 def _line(field: str, value: Any, why: str) -> str:
     key = to_camel(field)
     shown = json.dumps(example(field)) if not isinstance(example(field), str) else example(field)
-    return f"{PROJECT}:{key} = {json.dumps(value)} {why}. Valid example: pulumi config set {PROJECT}:{key} '{shown}'"
+    return f"{PROJECT}:{key} = {_show(value)} {why}. Valid example: pulumi config set {PROJECT}:{key} '{shown}'"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it: JSON arrays as arrays, everything else quoted."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.dumps(json.loads(value), separators=(",", ":"))
+        except json.JSONDecodeError:
+            pass
+    return json.dumps(value)
 
 
 def _field_of(loc: tuple) -> str | None:
@@ -471,7 +485,7 @@ def parse(config: dict[str, Any]) -> Settings:
     for name in sorted(set(ours) - known):
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {PROJECT}:{close[0]}?" if close else "see Pulumi.yaml for the settings"
-        lines.append(f"{PROJECT}:{name} = {json.dumps(ours[name])} is not a setting of this project; {hint}")
+        lines.append(f"{PROJECT}:{name} = {_show(ours[name])} is not a setting of this project; {hint}")
     try:
         settings = Settings.model_validate({k: v for k, v in ours.items() if k in known})
     except SettingsError as err:

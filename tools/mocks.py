@@ -75,6 +75,8 @@ class Recording:
     resources: dict[str, Registration]
     stack_outputs: dict[str, Any]
     invokes: list[tuple[str, dict]]
+    secret_outputs: set[str] = field(default_factory=set)
+    """Names of the stack outputs Pulumi would store encrypted."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources.values() if r.type == type_]
@@ -157,6 +159,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: dict[str, Registration] = {}
         self.stack_outputs: dict[str, Any] = {}
+        self.secret_outputs: set[str] = set()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -191,14 +194,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
         if "::pulumi:pulumi:Stack::" in request.urn:
-            self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+            self.secret_outputs = {k for k, v in outputs.items() if _is_secret(v)}
+            self.stack_outputs = _plain(outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
 def _plain(value: Any) -> Any:
     """Secrets and unknowns as plain values, so tests and the plan can read them."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if _is_secret(value):
             return _plain(value["value"])
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -261,5 +270,10 @@ def run_program(config: dict[str, str] | None = None, stack: str = "dev", previe
             if root is not None:
                 root._finish()
 
-    _sync_await(run_pulumi_func(program))
-    return Recording(resources=monitor.registrations, stack_outputs=monitor.stack_outputs, invokes=mocks.invokes)
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as err:
+        # What was registered before the failure, for tests that prove nothing was.
+        err.recording = Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs)
+        raise
+    return Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs)

@@ -1,0 +1,1 @@
+# Makes the project root importable for tests (settings, components, manifests, workloads, tools).

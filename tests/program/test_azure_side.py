@@ -1,0 +1,377 @@
+"""The Azure side of the program, run for real under Pulumi's mocks with the dev stack's config."""
+
+from __future__ import annotations
+
+import collections.abc
+import importlib
+import sys
+import typing
+
+import pulumi
+import pytest
+from pulumi import _types
+
+from manifests import azure, pools
+from tools.mocks import CALLER_OBJECT_ID, SUBSCRIPTION_ID, TENANT_ID, Recording, run_program, stack_config
+
+AKS = "azure-native:containerservice:ManagedCluster"
+POOL = "azure-native:containerservice:AgentPool"
+ACCOUNT = "azure-native:storage:StorageAccount"
+CONTAINER = "azure-native:storage:BlobContainer"
+ROLE = "azure-native:authorization:RoleAssignment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+
+
+def pool(rec: Recording, name: str):
+    return next(r for r in rec.of_type(POOL) if r.inputs["agentPoolName"] == name)
+
+
+def role_id(role: str) -> str:
+    return azure.role_definition_id(SUBSCRIPTION_ID, role)
+
+
+# --- Graph shape ---------------------------------------------------------------------------------------
+
+def test_every_resource_but_the_cluster_group_and_the_provider_has_a_component_as_parent(dev):
+    top_level = {(r.type, r.name) for r in dev.resources.values() if r.parent.endswith("::ray-aks-dev")
+                 and not r.type.startswith("ray-aks:")}
+    assert top_level == {("azure-native:resources:ResourceGroup", "ray-aks"), (K8S_PROVIDER, "k8s")}
+    for resource in dev.resources.values():
+        if resource.custom and (resource.type, resource.name) not in top_level:
+            parent = dev.by_urn(resource.parent)
+            assert parent.type.startswith("ray-aks:"), resource.name
+            assert resource.name.startswith(f"{parent.name}-"), f"{resource.name} is not named after {parent.name}"
+
+
+def test_the_cluster_is_created_after_its_identity_may_join_the_subnet(dev):
+    aks = dev.one(AKS)
+    join = dev.one(ROLE, "subnet-join")
+    control_plane = dev.one(IDENTITY, "control-plane")
+    assert join.urn in aks.dependencies
+    assert join.inputs["principalId"] == control_plane.outputs["principalId"]
+    assert join.inputs["roleDefinitionId"] == role_id(azure.NETWORK_CONTRIBUTOR)
+    assert join.inputs["scope"] == dev.one("azure-native:network:Subnet").id
+    assert aks.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [control_plane.id]}
+
+
+# --- Network -------------------------------------------------------------------------------------------
+
+def test_the_node_subnet_has_the_storage_service_endpoint_and_the_configured_ranges(record):
+    rec = record({"vnetCidr": "10.30.0.0/16", "nodeSubnetCidr": "10.30.8.0/22"})
+    vnet = rec.one("azure-native:network:VirtualNetwork")
+    subnet = rec.one("azure-native:network:Subnet")
+    assert vnet.inputs["addressSpace"] == {"addressPrefixes": ["10.30.0.0/16"]}
+    assert subnet.inputs["addressPrefix"] == "10.30.8.0/22"
+    assert subnet.inputs["serviceEndpoints"] == [{"service": "Microsoft.Storage"}]
+    assert vnet.urn in subnet.dependencies
+    for node_pool in [*rec.of_type(POOL), *[{"inputs": p} for p in rec.one(AKS).inputs["agentPoolProfiles"]]]:
+        inputs = node_pool.inputs if hasattr(node_pool, "inputs") else node_pool["inputs"]
+        assert inputs["vnetSubnetID"] == subnet.id
+
+
+# --- The cluster's security settings, one by one -------------------------------------------------------
+
+def test_local_accounts_are_off_and_entra_id_with_azure_rbac_is_on(dev):
+    aks = dev.one(AKS).inputs
+    assert aks["disableLocalAccounts"] is True
+    assert aks["aadProfile"] == {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT_ID,
+                                 "adminGroupObjectIDs": []}
+
+
+def test_admin_groups_from_config_become_cluster_admins(record):
+    group = "44444444-4444-4444-4444-444444444444"
+    aks = record({"adminGroupObjectIds": [group]}).one(AKS).inputs
+    assert aks["aadProfile"]["adminGroupObjectIDs"] == [group]
+
+
+def test_the_identity_running_pulumi_up_gets_rbac_cluster_admin_on_this_cluster_only(dev):
+    admin = dev.one(ROLE, "cluster-admin")
+    assert admin.inputs["principalId"] == CALLER_OBJECT_ID
+    assert admin.inputs["roleDefinitionId"] == role_id(azure.AKS_RBAC_CLUSTER_ADMIN)
+    assert admin.inputs["scope"] == dev.one(AKS).id
+    assert ("azure-native:authorization:getClientConfig", {}) in dev.invokes
+
+
+def test_oidc_issuer_workload_identity_and_the_blob_csi_driver_are_on(dev):
+    aks = dev.one(AKS).inputs
+    assert aks["oidcIssuerProfile"] == {"enabled": True}
+    assert aks["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert aks["storageProfile"] == {"blobCSIDriver": {"enabled": True}}
+
+
+@pytest.mark.parametrize(("engine", "dataplane"), [("cilium", "cilium"), ("calico", "azure"), ("azure", "azure")])
+def test_azure_cni_overlay_runs_with_a_network_policy_engine(record, engine, dataplane):
+    network = record({"networkPolicy": engine}).one(AKS).inputs["networkProfile"]
+    assert network["networkPlugin"] == "azure" and network["networkPluginMode"] == "overlay"
+    assert (network["networkPolicy"], network["networkDataplane"]) == (engine, dataplane)
+    assert (network["podCidr"], network["serviceCidr"], network["dnsServiceIP"]) == (
+        "192.168.0.0/16", "172.16.0.0/16", "172.16.0.10")
+
+
+def test_upgrade_channels_and_the_api_server_allow_list_come_from_config(record):
+    aks = record({"upgradeChannel": "stable", "nodeOsUpgradeChannel": "SecurityPatch",
+                  "apiServerAuthorizedIpRanges": ["198.51.100.0/24", "203.0.113.9"]}).one(AKS).inputs
+    assert aks["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "SecurityPatch"}
+    assert aks["apiServerAccessProfile"] == {"authorizedIPRanges": ["198.51.100.0/24", "203.0.113.9"]}
+
+
+def test_the_system_pool_runs_critical_addons_only_across_the_configured_zones(record):
+    system = record({"availabilityZones": ["1", "2", "3"]}).one(AKS).inputs["agentPoolProfiles"]
+    assert len(system) == 1
+    assert system[0]["mode"] == "System"
+    assert system[0]["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert system[0]["availabilityZones"] == ["1", "2", "3"]
+    assert pool(record({"availabilityZones": ["1", "2", "3"]}), "gpu").inputs["availabilityZones"] == ["1", "2", "3"]
+
+
+# --- Pools ---------------------------------------------------------------------------------------------
+
+def test_the_cpu_pool_autoscales_and_its_count_is_left_to_the_autoscaler(dev):
+    cpu = pool(dev, "cpu")
+    assert cpu.inputs["enableAutoScaling"] is True
+    assert (cpu.inputs["minCount"], cpu.inputs["maxCount"]) == (1, 3)
+    assert cpu.inputs["nodeLabels"] == pools.cpu_labels()
+    assert "nodeTaints" not in cpu.inputs
+    assert cpu.options["ignoreChanges"] == ["count"]
+    assert cpu.inputs["resourceName"] == dev.one(AKS).outputs["name"]
+
+
+def test_the_gpu_pool_scales_from_zero_with_a_taint_and_labels_for_ray_gpu_pods(dev):
+    gpu = pool(dev, "gpu")
+    assert gpu.inputs["enableAutoScaling"] is True
+    assert (gpu.inputs["count"], gpu.inputs["minCount"], gpu.inputs["maxCount"]) == (0, 0, 2)
+    assert gpu.inputs["vmSize"] == "Standard_NC8as_T4_v3"
+    assert gpu.inputs["nodeLabels"] == {"ray-aks/pool": "gpu", "nvidia.com/gpu.present": "true"}
+    assert gpu.inputs["gpuProfile"] == {"driver": "Install"}
+    assert gpu.options["ignoreChanges"] == ["count"]
+
+
+def test_a_spot_gpu_pool_deletes_evicted_nodes_and_carries_the_spot_taint(dev):
+    gpu = pool(dev, "gpu").inputs
+    assert (gpu["scaleSetPriority"], gpu["scaleSetEvictionPolicy"], gpu["spotMaxPrice"]) == ("Spot", "Delete", -1)
+    assert gpu["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule",
+                                 "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"]
+
+
+def test_a_regular_gpu_pool_has_no_spot_settings(record):
+    gpu = pool(record({"gpuSpot": False}), "gpu").inputs
+    assert gpu["scaleSetPriority"] == "Regular"
+    assert "scaleSetEvictionPolicy" not in gpu and "spotMaxPrice" not in gpu
+    assert gpu["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule"]
+
+
+def test_gpu_pods_tolerate_every_taint_the_gpu_pool_can_carry(dev):
+    tolerated = {pools.taint_string(t) for t in pools.gpu_tolerations()}
+    assert set(pool(dev, "gpu").inputs["nodeTaints"]) <= tolerated
+
+
+# --- Kubeconfig and the Kubernetes provider ------------------------------------------------------------
+
+def test_the_kubeconfig_comes_from_the_user_credentials_of_this_cluster_and_is_a_secret(dev):
+    calls = [args for token, args in dev.invokes
+             if token == "azure-native:containerservice:listManagedClusterUserCredentials"]
+    assert calls == [{"resourceGroupName": "ray-aks", "resourceName": dev.one(AKS).outputs["name"]}]
+    assert "kubeconfig" in dev.secret_outputs
+    assert "--login\n      - azurecli" in dev.stack_outputs["kubeconfig"]
+    assert "devicecode" not in dev.stack_outputs["kubeconfig"]
+
+
+def test_ci_can_log_the_provider_in_with_workload_identity(record):
+    provider = record({"kubeloginMode": "workloadidentity"}).one(K8S_PROVIDER)
+    assert "- workloadidentity" in provider.inputs["kubeconfig"]
+
+
+def test_one_kubernetes_provider_is_built_from_this_clusters_kubeconfig(dev):
+    provider = dev.one(K8S_PROVIDER)
+    assert provider.inputs["kubeconfig"] == dev.stack_outputs["kubeconfig"]
+    assert provider.inputs["clusterIdentifier"] == dev.one(AKS).id
+    # It waits for the admin role assignment: nothing reaches the API server before it may.
+    assert dev.one(ROLE, "cluster-admin").urn in provider.property_dependencies["kubeconfig"]
+
+
+# --- Storage -------------------------------------------------------------------------------------------
+
+def test_the_storage_account_takes_no_keys_no_public_access_and_only_tls_1_2_over_https(dev):
+    account = dev.one(ACCOUNT).inputs
+    assert account["allowSharedKeyAccess"] is False
+    assert account["defaultToOAuthAuthentication"] is True
+    assert account["allowBlobPublicAccess"] is False
+    assert account["allowCrossTenantReplication"] is False
+    assert account["enableHttpsTrafficOnly"] is True
+    assert account["minimumTlsVersion"] == "TLS1_2"
+
+
+def test_the_storage_firewall_denies_all_but_the_node_subnet_and_configured_ips(record):
+    rec = record({"storageAllowedIpRanges": ["198.51.100.0/24", "203.0.113.9"]})
+    rules = rec.one(ACCOUNT).inputs["networkRuleSet"]
+    assert rules["defaultAction"] == "Deny"
+    assert rules["virtualNetworkRules"] == [
+        {"virtualNetworkResourceId": rec.one("azure-native:network:Subnet").id, "action": "Allow"}]
+    assert rules["ipRules"] == [{"iPAddressOrRange": "198.51.100.0/24", "action": "Allow"},
+                                {"iPAddressOrRange": "203.0.113.9", "action": "Allow"}]
+
+
+@pytest.mark.parametrize(("sku", "kind"), [("Premium_LRS", "BlockBlobStorage"), ("Standard_ZRS", "StorageV2")])
+def test_the_account_kind_follows_the_sku(record, sku, kind):
+    account = record({"storageSku": sku}).one(ACCOUNT).inputs
+    assert (account["sku"], account["kind"]) == ({"name": sku}, kind)
+
+
+def test_a_configured_account_name_is_used_and_an_empty_one_is_generated(record, dev):
+    assert record({"storageAccountName": "rayaksdata042"}).one(ACCOUNT).inputs["accountName"] == "rayaksdata042"
+    assert "accountName" not in dev.one(ACCOUNT).inputs
+
+
+def test_soft_delete_keeps_blobs_and_containers_for_the_configured_days_and_versioning_is_off(record):
+    service = record({"softDeleteDays": 14}).one("azure-native:storage:BlobServiceProperties").inputs
+    assert service["blobServicesName"] == "default"
+    assert service["deleteRetentionPolicy"] == {"enabled": True, "days": 14}
+    assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 14}
+    assert service["isVersioningEnabled"] is False
+
+
+def test_two_private_containers_hold_datasets_and_results(dev):
+    containers = {c.inputs["containerName"]: c.inputs for c in dev.of_type(CONTAINER)}
+    assert set(containers) == {"datasets", "results"}
+    assert all(c["publicAccess"] == "None" for c in containers.values())
+    assert dev.stack_outputs["containers"] == ["datasets", "results"]
+
+
+def test_data_outlives_destroy_in_a_resource_group_of_its_own(dev):
+    storage = dev.one("ray-aks:storage:Storage")
+    data_group = dev.one("azure-native:resources:ResourceGroup", "storage-rg")
+    assert data_group.parent == storage.urn
+    for resource in [data_group, dev.one(ACCOUNT), *dev.of_type(CONTAINER)]:
+        assert resource.options["retainOnDelete"] is True, resource.name
+    assert dev.one(ACCOUNT).inputs["resourceGroupName"] == data_group.outputs["name"]
+    # The cluster's group is deleted with the stack, so the account must not live there.
+    assert dev.one("azure-native:resources:ResourceGroup", "ray-aks").options["retainOnDelete"] in (None, False)
+
+
+def test_without_retain_data_destroy_deletes_the_data_too(record):
+    rec = record({"retainData": False})
+    assert all(r.options["retainOnDelete"] in (None, False) for r in rec.resources.values())
+
+
+# --- Identity ------------------------------------------------------------------------------------------
+
+def test_the_federated_credential_trusts_this_clusters_issuer_for_the_ray_service_account(record):
+    rec = record({"rayNamespace": "tuning", "rayServiceAccount": "tuner"})
+    federation = rec.one(FEDERATION).inputs
+    ray_identity = rec.one(IDENTITY, "identity-ray")
+    assert federation["issuer"] == rec.one(AKS).outputs["oidcIssuerProfile"]["issuerURL"]
+    assert federation["subject"] == "system:serviceaccount:tuning:tuner"
+    assert federation["audiences"] == ["api://AzureADTokenExchange"]
+    assert federation["resourceName"] == ray_identity.outputs["name"]
+
+
+def test_the_ray_identity_holds_blob_data_contributor_on_each_container_and_nothing_wider(dev):
+    ray_identity = dev.one(IDENTITY, "identity-ray")
+    data_roles = [r for r in dev.of_type(ROLE) if r.inputs["principalId"] == ray_identity.outputs["principalId"]]
+    assert sorted(r.inputs["scope"] for r in data_roles) == sorted(c.id for c in dev.of_type(CONTAINER))
+    for role in data_roles:
+        assert role.inputs["roleDefinitionId"] == role_id(azure.STORAGE_BLOB_DATA_CONTRIBUTOR)
+        assert role.inputs["principalType"] == "ServicePrincipal"
+    assert dev.stack_outputs["identityClientId"] == ray_identity.outputs["clientId"]
+
+
+def test_no_account_key_or_connection_string_is_read_or_sent_anywhere(dev):
+    assert not [token for token, _ in dev.invokes if "Keys" in token or "ConnectionString" in token]
+    text = repr([r.inputs for r in dev.resources.values()]).lower()
+    assert "accountkey" not in text and "connectionstring" not in text and "sas" not in text.split("'")
+
+
+# --- Outputs, tags, and what the SDK accepts -----------------------------------------------------------
+
+def test_the_stack_exports_what_a_platform_engineer_needs(dev):
+    outputs = dev.stack_outputs
+    assert {"resourceGroup", "clusterName", "kubeconfig", "oidcIssuerUrl", "storageAccount", "containers",
+            "identityClientId", "getCredentialsCommand"} <= set(outputs)
+    assert outputs["getCredentialsCommand"].startswith(
+        f"az aks get-credentials --resource-group ray-aks --name {dev.one(AKS).outputs['name']}")
+
+
+def test_every_azure_resource_that_takes_tags_is_tagged(record):
+    rec = record({"extraTags": ["owner=ml-platform"]})
+    for resource in rec.resources.values():
+        if not resource.type.startswith("azure-native:"):
+            continue
+        if "tags" in _types.input_type_types(sdk_args(resource.type)):
+            assert resource.inputs.get("tags") == {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi",
+                                                   "owner": "ml-platform"}, resource.name
+
+
+def sdk_args(resource_type: str) -> type:
+    """The SDK's args class of a resource type. Where a nested input type has the same name (such as
+    network.VirtualNetworkArgs), the SDK names the resource's own `<Name>InitArgs`."""
+    module, _, name = resource_type.removeprefix("azure-native:").partition(":")
+    resource_class = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    resource_module = sys.modules[resource_class.__module__]
+    return getattr(resource_module, f"{name}InitArgs", None) or getattr(resource_module, f"{name}Args")
+
+
+def _unknown_keys(value: typing.Any, hint: typing.Any, path: str) -> list[str]:
+    """Keys of `value` that the azure-native input type `hint` does not declare, recursively."""
+    for member in typing.get_args(hint) if typing.get_origin(hint) is typing.Union else (hint,):
+        origin = typing.get_origin(member)
+        if _types.is_input_type(member) and isinstance(value, dict):
+            known = _types.input_type_types(member)
+            return [f"{path}.{key}" for key in value if key not in known] + [
+                miss for key, item in value.items() if key in known
+                for miss in _unknown_keys(item, known[key], f"{path}.{key}")]
+        if origin in (collections.abc.Sequence, list) and isinstance(value, list):
+            (item_hint,) = typing.get_args(member)
+            return [miss for i, item in enumerate(value) for miss in _unknown_keys(item, item_hint, f"{path}[{i}]")]
+        if origin in (collections.abc.Mapping, dict) and isinstance(value, dict):
+            _, item_hint = typing.get_args(member)
+            return [miss for key, item in value.items() for miss in _unknown_keys(item, item_hint, f"{path}.{key}")]
+    return []
+
+
+def test_every_azure_input_the_program_sends_is_one_the_sdk_declares(record):
+    # Settings that switch on optional inputs, so those are checked too.
+    rec = record({"storageAccountName": "rayaksdata042", "storageAllowedIpRanges": ["198.51.100.0/24"],
+                  "availabilityZones": ["1", "2"], "adminGroupObjectIds": ["44444444-4444-4444-4444-444444444444"]})
+    azure_resources = [r for r in rec.resources.values() if r.type.startswith("azure-native:")]
+    assert len(azure_resources) >= 15
+    for resource in azure_resources:
+        assert _unknown_keys(resource.inputs, sdk_args(resource.type), resource.name) == []
+
+
+def test_the_sdk_key_check_catches_a_misspelt_nested_key():
+    from pulumi_azure_native import containerservice
+
+    sent = {"aadProfile": {"managed": True, "enableAzureRbac": True},
+            "agentPoolProfiles": [{"name": "system", "nodeTaint": ["x"]}]}
+    assert _unknown_keys(sent, containerservice.ManagedClusterArgs, "aks") == [
+        "aks.aadProfile.enableAzureRbac", "aks.agentPoolProfiles[0].nodeTaint"]
+
+
+# --- Bad config stops the program before any resource --------------------------------------------------
+
+BAD_CONFIGS = [
+    {"gpuMaxCount": "-1"},
+    {"gpuMinCount": "3", "gpuMaxCount": "2"},
+    {"cpuMaxCount": "1.5"},
+    {"gpuVmSize": "Standard_D16ds_v5"},
+    {"rayImage": "rayproject/ray:2.41.0-py311"},
+    {"storageAccountName": "Has-Dashes"},
+    {"podCidr": "10.10.0.0/16"},
+    {"vnetCidr": "10.10.0/16"},
+    {"networkPolicy": "flannel"},
+    {"gpuMaxcount": "3"},
+    {"apiServerAuthorizedIpRanges": []},
+]
+
+
+@pytest.mark.parametrize("overrides", BAD_CONFIGS, ids=[",".join(o) for o in BAD_CONFIGS])
+def test_bad_config_stops_the_program_with_one_message_and_no_resource(overrides):
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(stack_config("dev", overrides))
+    message = str(caught.value)
+    assert message.startswith("Invalid configuration:")
+    assert all(f"ray-aks:{key} = " in message for key in overrides if key != "gpuMaxCount" or len(overrides) == 1)
+    assert "Valid example: pulumi config set" in message or "did you mean" in message
+    assert caught.value.recording.resources == {}

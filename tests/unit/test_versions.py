@@ -1,0 +1,57 @@
+"""Every pin agrees: Ray in requirements.txt, versions.py, the images, settings and the workload."""
+
+import re
+
+import ray
+
+import settings
+import versions
+from tools.mocks import PROJECT_DIR
+from workloads import defaults
+
+
+def requirement_pins() -> dict[str, str]:
+    pins = {}
+    for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[a-z,]+\])?==([^\s#]+)", line.strip())
+        if match:
+            pins[match[1].lower()] = match[3]
+    return pins
+
+
+def test_every_python_requirement_is_pinned_exactly():
+    lines = [line.strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
+    packages = [line for line in lines if line and not line.startswith("#")]
+    assert packages and all("==" in line for line in packages), packages
+
+
+def test_ray_is_the_same_version_everywhere():
+    assert requirement_pins()["ray"] == versions.RAY_VERSION == defaults.RAY_VERSION == ray.__version__
+    for image in (versions.RAY_IMAGE, versions.RAY_GPU_IMAGE):
+        assert image.split(":")[1].startswith(f"{versions.RAY_VERSION}-"), image
+
+
+def test_the_images_python_matches_the_one_jobs_are_submitted_from():
+    # `ray job submit` pickles driver code: the cluster's Python must be the project's.
+    import sys
+
+    assert versions.RAY_PYTHON_TAG == f"py{sys.version_info.major}{sys.version_info.minor}"
+
+
+def test_the_settings_defaults_are_the_pinned_versions():
+    fields = settings.Settings.model_fields
+    assert fields["ray_image"].default == versions.RAY_IMAGE
+    assert fields["ray_gpu_image"].default == versions.RAY_GPU_IMAGE
+    assert fields["kubernetes_version"].default == versions.KUBERNETES_VERSION
+
+
+def test_the_mount_paths_are_the_workloads_defaults():
+    fields = settings.Settings.model_fields
+    assert fields["datasets_mount_path"].default == defaults.DATASETS_MOUNT
+    assert fields["results_mount_path"].default == defaults.RESULTS_MOUNT
+
+
+def test_charts_are_pinned_to_exact_versions():
+    for version in (versions.KUBERAY_CHART_VERSION, versions.NVIDIA_DEVICE_PLUGIN_VERSION):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert versions.KUBERAY_CHART_VERSION == "1.7.0"  # the CRD schemas in shared/schemas are v1.7.0

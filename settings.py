@@ -361,11 +361,20 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} breaks Azure's rule: 3-24 characters, lowercase letters and digits only")
         return value
 
-    @field_validator("ray_namespace", "ray_service_account", "ray_cluster_name")
+    @field_validator("ray_namespace", "ray_service_account")
     @classmethod
     def _dns_label(cls, value: str) -> str:
         if not _DNS_LABEL.fullmatch(value):
             raise ValueError(f"{value!r} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)")
+        return value
+
+    @field_validator("ray_cluster_name")
+    @classmethod
+    def _ray_cluster_name(cls, value: str) -> str:
+        # KubeRay's ValidateRayClusterMetadata: a DNS-1035 label of at most 53 characters.
+        if len(value) > 53 or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", value):
+            raise ValueError(f"{value!r} is not a DNS-1035 label (a lowercase letter first, then letters, "
+                             "digits or '-') of at most 53 characters, as KubeRay requires")
         return value
 
     @field_validator("ray_image", "ray_gpu_image")

@@ -109,6 +109,8 @@ BAD = [
     ("softDeleteDays", "0", "greater than or equal to 1"),
     ("softDeleteDays", "400", "less than or equal to 365"),
     ("rayNamespace", "Ray_NS", "DNS-1123"),
+    ("rayClusterName", "1-ray", "DNS-1035"),
+    ("rayClusterName", "r" * 54, "at most 53"),
     ("location", "East US", "not an Azure region"),
     ("kubernetesVersion", "latest", "not a Kubernetes version"),
     ("resultsMountPath", "/mnt/datasets/results", "overlaps datasetsMountPath"),

@@ -1,18 +1,18 @@
 """Run one sweep as a child process and account for its wall time and CPU time.
 
-CPU time is exact for the whole process tree (driver, Ray's GCS/raylet/agents and the trial workers):
-the benchmark makes itself a child subreaper (Linux `prctl(PR_SET_CHILD_SUBREAPER)`), so Ray processes
-orphaned at shutdown are re-parented to it and reaped here, and `getrusage(RUSAGE_CHILDREN)` then holds
-every descendant's user+system time. A sampler reading /proc every `SAMPLE_S` splits that total into the
-trial workers (processes titled `ray::...`) and the rest; the split misses each process's last interval
-before it exits, so it is a lower bound.
+CPU time: a sampler reads /proc every `SAMPLE_S` and keeps, per process below this one, the last
+user+system time it saw; the sum over every process that lived (driver, Ray's GCS/raylet/agents, the
+trial workers) is the sweep's CPU time. It misses each process's last interval before exit, so it is a
+lower bound, short by at most `SAMPLE_S` per process (the count is reported). `getrusage(RUSAGE_CHILDREN)`
+would not do: the raylet does not wait for its workers, so their time never reaches us. The benchmark
+makes itself a child subreaper (Linux `prctl(PR_SET_CHILD_SUBREAPER)`) so that Ray's daemons, orphaned
+when the driver exits, stay below it: sampled to the end, and reaped before the next sweep starts.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import resource
 import signal
 import subprocess
 import tempfile
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
-SAMPLE_S = 0.2
+SAMPLE_S = 0.1
 # Ray's processes outlive the driver for a moment after ray.shutdown(); past this they are killed.
 REAP_TIMEOUT_S = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -34,8 +34,9 @@ class ProcessRun:
     returncode: int
     started_at: float  # time.time() right before the child was started
     wall_seconds: float  # until the child (the sweep's driver) exited
-    cpu_seconds: float  # user+system time of the whole process tree
-    cpu_seconds_workers: float  # of which, sampled, in `ray::` worker processes (lower bound)
+    cpu_seconds: float  # user+system time of every process of the sweep (sampled: a lower bound)
+    cpu_seconds_workers: float  # of which in `ray::` processes: the trial workers
+    processes: int  # how many processes the sweep started (each may be short by up to SAMPLE_S)
     output_tail: str = field(repr=False)
 
 
@@ -46,11 +47,6 @@ def become_subreaper() -> bool:
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _proc_table() -> dict[int, tuple[int, str, float, str]]:
@@ -85,12 +81,12 @@ def _descendants(table: dict[int, tuple[int, str, float, str]], root: int) -> li
     return found
 
 
-class _WorkerSampler(threading.Thread):
-    """Samples the CPU time of `ray::` processes below this process until stopped."""
+class _CpuSampler(threading.Thread):
+    """Samples the CPU time of every process below this one until stopped."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        self._last: dict[tuple[int, str], float] = {}
+        self._last: dict[tuple[int, str], tuple[float, bool]] = {}  # (pid, start) -> (cpu, is a worker)
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -101,14 +97,15 @@ class _WorkerSampler(threading.Thread):
         table = _proc_table()
         for pid in _descendants(table, os.getpid()):
             _ppid, start, cpu, title = table[pid]
-            if title.startswith("ray::"):
-                self._last[(pid, start)] = cpu
+            self._last[(pid, start)] = (cpu, title.startswith("ray::"))
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float, int]:
+        """Total CPU seconds, those of `ray::` workers, and the number of processes seen."""
         self._halt.set()
         self.join()
         self.sample()
-        return sum(self._last.values())
+        cpu = [c for c, _ in self._last.values()]
+        return sum(cpu), sum(c for c, worker in self._last.values() if worker), len(cpu)
 
 
 def _reap_descendants(timeout_s: float) -> None:
@@ -128,14 +125,13 @@ def _reap_descendants(timeout_s: float) -> None:
                 except ProcessLookupError:
                     pass
             deadline = float("inf")
-        time.sleep(0.1)
+        time.sleep(SAMPLE_S)
 
 
 def run_measured(cmd: list[str], *, env: dict[str, str], cwd: str, timeout_s: float) -> ProcessRun:
     """Run `cmd` to completion and measure it; raises `subprocess.TimeoutExpired` past `timeout_s`."""
     _reap_descendants(REAP_TIMEOUT_S)  # nothing of an earlier run may be counted here
-    cpu_before = _children_cpu()
-    sampler = _WorkerSampler()
+    sampler = _CpuSampler()
     sampler.start()
     started_at = time.time()
     t0 = time.perf_counter()
@@ -151,15 +147,16 @@ def run_measured(cmd: list[str], *, env: dict[str, str], cwd: str, timeout_s: fl
             _reap_descendants(0)
             raise
         wall = time.perf_counter() - t0
-        workers = sampler.stop()
-        _reap_descendants(REAP_TIMEOUT_S)
+        _reap_descendants(REAP_TIMEOUT_S)  # Ray's daemons wind down after the driver; still sampled
+        cpu, workers, processes = sampler.stop()
         log.seek(0)
         output = log.read()
     return ProcessRun(
         returncode=proc.returncode,
         started_at=started_at,
         wall_seconds=wall,
-        cpu_seconds=_children_cpu() - cpu_before,
+        cpu_seconds=cpu,
         cpu_seconds_workers=workers,
+        processes=processes,
         output_tail=output.decode(errors="replace")[-4000:],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 COLUMNS = (
     # (key, header, format)
     ("wall_seconds", "sweep wall s", "{:.1f}"),
-    ("cpu_seconds", "CPU-s (tree)", "{:.0f}"),
+    ("cpu_seconds", "CPU-s", "{:.0f}"),
     ("best_val_accuracy", "best val acc", "{:.4f}"),
     ("time_to_target_s", "to target s (fit)", "{:.2f}"),
     ("time_to_target_from_command_s", "to target s (cmd)", "{:.2f}"),

@@ -66,12 +66,12 @@ class Plan:
 def plan_from_args(args: argparse.Namespace, gpu_name: str | None) -> Plan:
     if args.gpu and not gpu_name:
         # No GPU: exercise the GPU mode's code on the CPU at a size that finishes in seconds.
-        return Plan(num_samples=2, max_epochs=1, seeds=(args.seeds or [0])[:1], gpu=True,
+        return Plan(num_samples=2, max_epochs=1, seeds=tuple(args.seeds or [0])[:1], gpu=True,
                     train_size=GPU_TRAIN_SIZE_WITHOUT_GPU)
     if args.quick:
-        num_samples, max_epochs, seeds = 2, 2, [0]
+        num_samples, max_epochs, seeds = 2, 1, [0]
     else:
-        num_samples, max_epochs, seeds = 8, 10, [0, 1, 2]
+        num_samples, max_epochs, seeds = 16, 10, [0, 1, 2]
     return Plan(
         num_samples=args.num_samples or num_samples,
         max_epochs=args.max_epochs or max_epochs,
@@ -141,11 +141,24 @@ def read_trials(experiment_dir: Path, accuracy_key: str) -> list[measure.Trial]:
             row = json.loads(line)
             if accuracy_key not in row:
                 continue
-            reports.append(measure.Report(epoch=int(row.get("epoch", row["training_iteration"])),
+            reports.append(measure.Report(epoch=int(row["epoch"] if "epoch" in row else row["training_iteration"]),
                                           accuracy=float(row[accuracy_key]), wall_time=float(row["wall_time"]),
                                           compute_seconds=float(row["compute_seconds"])))
         trials.append(measure.Trial(trial_id=result.parent.name, reports=tuple(reports)))
     return trials
+
+
+def fit_window(experiment_dir: Path) -> tuple[float, float]:
+    """When Tuner.fit() started and how long it ran, from Tune's own experiment state, for both approaches.
+
+    Tune's controller stamps `stats.start_time` (time.time()) as fit() starts and rewrites the state file
+    as fit() ends; against a clock read around fit() in bench/baseline.py both agree within 0.05 s.
+    """
+    states = sorted(experiment_dir.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    if not states:
+        raise FileNotFoundError(f"{experiment_dir}: no experiment_state-*.json; did the sweep run?")
+    started = float(json.loads(states[-1].read_text())["stats"]["start_time"])
+    return started, states[-1].stat().st_mtime - started
 
 
 def read_peak_memory(experiment_dir: Path) -> int | None:
@@ -166,13 +179,13 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
     experiment = storage / f"{approach}-seed{seed}"
     if run.returncode != 0:
         raise RuntimeError(f"{approach} seed {seed} failed with exit code {run.returncode}:\n{run.output_tail}")
-    summary = json.loads((experiment / "summary.json").read_text())
     accuracy_key = "mean_accuracy" if approach == "baseline" else "val_accuracy"
     trials = read_trials(experiment, accuracy_key)
-    cpus_per_trial = BASELINE_CPUS_PER_TRIAL if approach == "baseline" else float(summary["cpus_per_trial"])
+    cpus_per_trial = (BASELINE_CPUS_PER_TRIAL if approach == "baseline"
+                      else float(json.loads((experiment / "summary.json").read_text())["settings"]["cpus_per_trial"]))
     slots = measure.concurrent_slots(machine.cores(), 1 if plan.gpu_name else 0, cpus_per_trial,
                                      plan.gpus_per_trial, len(trials))
-    fit_started_at, fit_seconds = float(summary["fit_started_at"]), float(summary["fit_seconds"])
+    fit_started_at, fit_seconds = fit_window(experiment)
     row = {
         "approach": approach,
         "seed": seed,
@@ -183,6 +196,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         "fit_seconds": fit_seconds,
         "cpu_seconds": run.cpu_seconds,
         "cpu_seconds_trial_workers": run.cpu_seconds_workers,
+        "processes": run.processes,
         "trials": len(trials),
         "trial_epochs": measure.trial_epochs(trials),
         "cpus_per_trial": cpus_per_trial,
@@ -253,10 +267,10 @@ def samples_per_epoch(approach: str, plan: Plan) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one seed, 2 trials x 2 epochs: under a minute")
+    parser.add_argument("--quick", action="store_true", help="one seed, 2 trials x 1 epoch: under a minute")
     parser.add_argument("--gpu", action="store_true", help="GPU mode: 60,000-sample epochs, one GPU per trial")
-    parser.add_argument("--num-samples", type=int, help="trials per sweep (default 8; quick 2)")
-    parser.add_argument("--max-epochs", type=int, help="epoch cap per trial (default 10; quick 2)")
+    parser.add_argument("--num-samples", type=int, help="trials per sweep (default 16, the workload's default; quick 2)")
+    parser.add_argument("--max-epochs", type=int, help="epoch cap per trial (default 10, the workload's default; quick 1)")
     parser.add_argument("--seeds", type=int, nargs="+", help="default 0 1 2; quick 0")
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/<machine>[-quick|-gpu].json)")
     parser.add_argument("--work-dir", type=Path, help="data and Tune results (default: a temporary directory)")
@@ -267,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = plan_from_args(args, gpu_name)
     info = machine.describe(gpu_name)
     info["load_average_before"] = machine.load_average()
-    info["cpu_accounting"] = "whole process tree (subreaper)" if adopted else "driver tree only (no subreaper)"
+    info["cpu_accounting"] = (f"/proc sampled every {process.SAMPLE_S} s over the sweep's process tree"
+                              + ("" if adopted else " (no subreaper: daemons orphaned at exit are missed)"))
     suffix = "-quick" if args.quick else ""
     suffix += "-gpu" if args.gpu else ""
     out = args.out or RESULTS_DIR / f"{info['name']}{suffix}.json"

@@ -1,0 +1,34 @@
+"""bench/report.py: the results as a Markdown table."""
+
+from bench import report
+
+
+def stats(median, low=None, high=None):
+    return {"median": median, "min": median if low is None else low, "max": median if high is None else high}
+
+
+def test_a_cell_shows_the_median_and_the_spread_or_never():
+    assert report.cell(stats(2.0, 1.0, 3.0), "{:.1f}") == "2.0 (1.0–3.0)"
+    assert report.cell(stats(2.0), "{:.1f}") == "2.0"
+    assert report.cell(stats(None, 1.0, None), "{:.1f}") == "never (1.0–never)"
+
+
+def test_the_table_has_a_row_per_approach_and_names_machine_versions_and_command():
+    row = {key: stats(1.0) for key, _, _ in report.COLUMNS}
+    result = {
+        "plan": {"gpu": False, "num_samples": 8, "max_epochs": 10, "seeds": [0, 1, 2]},
+        "approaches": {"baseline": row, "ours": row},
+        "ratios": {"time_to_target_baseline_over_ours": 20.0,
+                   "time_to_target_baseline_over_ours_per_seed": stats(20.0, 18.0, 25.0),
+                   "time_to_target_from_command_baseline_over_ours": 3.0,
+                   "cpu_seconds_baseline_over_ours": 1.5},
+        "target": 0.9,
+        "machine": {"date": "2026-01-01", "name": "cpu-2core-x", "cpu_model": "Xeon", "cores": 2, "python": "3.11",
+                    "ray": "2.60.0", "torch": "2.13.0", "load_average_before": [0.1], "load_average_after": [0.2]},
+        "command": "python -m bench.sweep",
+    }
+    text = report.table(result)
+    assert "| baseline |" in text and "| ours |" in text
+    assert "20.0x (per seed 20.0x (18.0x–25.0x))" in text
+    for needle in ("cpu-2core-x", "Ray 2.60.0", "torch 2.13.0", "`python -m bench.sweep`"):
+        assert needle in text

@@ -28,6 +28,27 @@ identity = Identity("identity", IdentityArgs(
 k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig, cluster_identifier=cluster.cluster_id)
 
 # --- Kubernetes side -----------------------------------------------------------------------------------
+# Imported here, not at the top, so this block is the whole of the Kubernetes side's wiring.
+from components.gpu import DevicePlugin, DevicePluginArgs  # noqa: E402
+from components.kuberay import KubeRay, KubeRayArgs  # noqa: E402
+from components.ray_cluster import RayCluster, RayClusterArgs  # noqa: E402
+from manifests import commands  # noqa: E402
+
+on_cluster = pulumi.ResourceOptions(provider=k8s_provider)
+device_plugin = DevicePlugin("gpu", DevicePluginArgs(gpu_pool=cluster.gpu_pool), on_cluster)
+kuberay = KubeRay("kuberay", KubeRayArgs(settings=s, cpu_pool=cluster.cpu_pool), on_cluster)
+ray = RayCluster("ray", RayClusterArgs(
+    settings=s,
+    namespace=kuberay.ray_namespace_resource,
+    operator=kuberay.chart,
+    operator_namespace=kuberay.operator_namespace,
+    gpu_pool=cluster.gpu_pool,
+    device_plugin=device_plugin.chart,
+    storage_resource_group=store.resource_group_name,
+    storage_account=store.account_name,
+    identity_client_id=identity.client_id,
+    tenant_id=client.tenant_id,
+), on_cluster)
 
 # --- Outputs -------------------------------------------------------------------------------------------
 pulumi.export("resourceGroup", group.name)
@@ -40,3 +61,13 @@ pulumi.export("containers", [settings.DATASETS_CONTAINER, settings.RESULTS_CONTA
 pulumi.export("identityClientId", identity.client_id)
 pulumi.export("getCredentialsCommand", pulumi.Output.all(group.name, cluster.cluster_name).apply(
     lambda names: azure.get_credentials_command(*names)))
+pulumi.export("rayNamespace", ray.namespace)
+pulumi.export("rayHeadService", ray.head_service)
+pulumi.export("datasetsMountPath", s.datasets_mount_path)
+pulumi.export("resultsMountPath", s.results_mount_path)
+pulumi.export("dashboardCommand", pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
+    lambda names: commands.dashboard_port_forward(*names)))
+pulumi.export("authTokenCommand", pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
+    lambda names: commands.read_auth_token(*names)))
+pulumi.export("jobSubmitCommand", pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
+    lambda names: commands.job_submit(*names, s.datasets_mount_path, s.results_mount_path)))

@@ -1,0 +1,102 @@
+"""The Ray cluster: its service account (the managed identity's Kubernetes face), the Blob volumes,
+the NetworkPolicies and the RayCluster itself, which Pulumi waits on until the head is ready."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes import fields
+from manifests import network_policy, raycluster, volumes, workload_identity
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class RayClusterArgs:
+    settings: Settings
+    """Ray namespace, service account, cluster name, images, sizes, scaling, mount paths."""
+    namespace: pulumi.Resource
+    """The Ray namespace (KubeRay.ray_namespace_resource): everything namespaced here waits for it."""
+    operator: pulumi.Resource
+    """The KubeRay chart (CRDs and a ready operator): the RayCluster waits for it."""
+    operator_namespace: str
+    """Where the operator runs (KubeRay.operator_namespace): the only namespace let in to the dashboard."""
+    gpu_pool: pulumi.Resource
+    """The GPU node pool GPU workers are scheduled on."""
+    device_plugin: pulumi.Resource
+    """The NVIDIA device plugin chart: without it GPU workers never find `nvidia.com/gpu`."""
+    storage_resource_group: pulumi.Input[str]
+    """Resource group of the storage account."""
+    storage_account: pulumi.Input[str]
+    """Storage account holding the datasets and results containers."""
+    identity_client_id: pulumi.Input[str]
+    """Client id of the managed identity federated with the service account and granted the containers."""
+    tenant_id: pulumi.Input[str]
+    """Entra ID tenant of that identity."""
+
+
+class RayCluster(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    head_service: pulumi.Output[str]
+    """The head's Service, ClusterIP only: reach it with `kubectl port-forward`."""
+    auth_secret: pulumi.Output[str]
+    """The Secret KubeRay keeps the auth token in (key `auth_token`)."""
+
+    def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ray-aks:ray:RayCluster", name, None, opts)
+        s = args.settings
+        ns = s.ray_namespace
+        manifest = raycluster.raycluster_manifest(s)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[args.namespace])
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            **fields(pulumi.Output.all(args.identity_client_id, args.tenant_id).apply(
+                lambda ids: workload_identity.service_account(s.ray_service_account, ns, *ids)), ("metadata",)),
+            opts=in_namespace,
+        )
+
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-storage-class", **fields(volumes.storage_class()), opts=pulumi.ResourceOptions(parent=self))
+        azure_ids = pulumi.Output.all(resource_group=args.storage_resource_group, account=args.storage_account,
+                                      client_id=args.identity_client_id)
+        claims = []
+        for volume in volumes.blob_volumes(s):
+            pv = k8s.core.v1.PersistentVolume(
+                f"{name}-{volume.container}-pv",
+                **fields(azure_ids.apply(lambda ids, v=volume: volumes.persistent_volume(v, namespace=ns, **ids)),
+                         ("metadata", "spec")),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[storage_class]),
+            )
+            claims.append(k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-{volume.container}-pvc",
+                **fields(volumes.persistent_volume_claim(volume, ns)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, pv]),
+            ))
+
+        policies = [
+            k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", **fields(policy), opts=in_namespace)
+            for policy in network_policy.ray_network_policies(ns, s.ray_cluster_name, args.operator_namespace)
+        ]
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                args.operator, args.gpu_pool, args.device_plugin, account, *claims, *policies]),
+        )
+        # Names from settings, known at preview; KubeRay derives the Service's and the Secret's from them.
+        self.namespace = pulumi.Output.from_input(ns)
+        self.cluster_name = pulumi.Output.from_input(manifest["metadata"]["name"])
+        self.head_service = self.cluster_name.apply(raycluster.head_service_name)
+        self.auth_secret = self.cluster_name.apply(raycluster.auth_secret_name)
+        self.register_outputs({
+            "namespace": self.namespace, "cluster_name": self.cluster_name,
+            "head_service": self.head_service, "auth_secret": self.auth_secret,
+        })

@@ -1,0 +1,298 @@
+"""The RayCluster builder: valid for KubeRay 1.7.0, and every rule of the cluster holds for any settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings
+from hypothesis import strategies as st
+
+import versions
+from manifests import pools, volumes, workload_identity
+from manifests.raycluster import (
+    CPU_GROUP, GPU_GROUP, TIMEOUT_SECONDS, WAIT_FOR, cpu_worker_max, head_service_name,
+    raycluster_manifest,
+)
+from settings import Settings, SettingsError, parse, vm_vcpus
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SCHEMA = SHARED / "schemas" / "kuberay-v1.7.0" / "raycluster-v1.schema.json"
+K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+# Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity, the forms we write).
+QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?")
+
+
+def settings_of(**config: object) -> Settings:
+    return parse({**VALID, **{f"ray-aks:{key}": value for key, value in config.items()}})
+
+
+def strict(node: object) -> object:
+    """The CRD schema, refusing unknown fields. The API server silently prunes what a structural schema
+    doesn't declare, so a misspelt field would vanish instead of failing; here it fails."""
+    if isinstance(node, list):
+        return [strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: strict(value) for key, value in node.items()}
+    if (node.get("type") == "object" and "properties" in node and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")):
+        node["additionalProperties"] = False
+    return node
+
+
+@cache
+def validator() -> jsonschema.Draft202012Validator:
+    schema = strict(json.loads(SCHEMA.read_text()))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(manifest: dict) -> list[str]:
+    return [f"{error.json_path}: {error.message}" for error in validator().iter_errors(manifest)]
+
+
+def pods(manifest: dict) -> dict[str, dict]:
+    spec = manifest["spec"]
+    return {"head": spec["headGroupSpec"]["template"],
+            **{group["groupName"]: group["template"] for group in spec["workerGroupSpecs"]}}
+
+
+def group(manifest: dict, name: str) -> dict:
+    return next(g for g in manifest["spec"]["workerGroupSpecs"] if g["groupName"] == name)
+
+
+# Settings that vary what the builder reads; invalid combinations are dropped by the settings model.
+varied_settings = st.builds(
+    dict,
+    rayClusterName=st.from_regex(r"[a-z]([-a-z0-9]{0,20}[a-z0-9])?", fullmatch=True),
+    rayNamespace=st.sampled_from(["ray", "ml-team", "tune-7"]),
+    rayServiceAccount=st.sampled_from(["ray-workload", "tuner"]),
+    cpuVmSize=st.sampled_from(["Standard_D8ds_v5", "Standard_D16ds_v5", "Standard_D4s_v5"]),
+    cpuMaxCount=st.integers(1, 20),
+    cpuWorkerCpus=st.integers(1, 14),
+    rayHeadCpus=st.integers(1, 6),
+    gpuVmSize=st.sampled_from(["Standard_NC8as_T4_v3", "Standard_NC64as_T4_v3", "Standard_ND96asr_v4"]),
+    gpuMaxCount=st.integers(1, 10),
+    gpuSpot=st.booleans(),
+    autoscalerIdleTimeoutSeconds=st.integers(30, 86400),
+    datasetsMountPath=st.sampled_from(["/mnt/datasets", "/data/in"]),
+    resultsMountPath=st.sampled_from(["/mnt/results", "/data/out"]),
+)
+
+
+def valid(config: dict) -> Settings:
+    gpus = {"Standard_NC8as_T4_v3": 1, "Standard_NC64as_T4_v3": 4, "Standard_ND96asr_v4": 8}
+    try:
+        return settings_of(**config, gpusPerNode=gpus[config["gpuVmSize"]], gpuWorkerCpus=4)
+    except SettingsError:
+        assume(False)
+        raise
+
+
+# --- Valid for KubeRay 1.7.0 ---------------------------------------------------------------------------
+
+def test_the_strict_schema_refuses_a_misspelt_field():
+    manifest = raycluster_manifest(settings_of())
+    manifest["spec"]["autoscalerOptions"]["idleTimeoutSecond"] = 60
+    assert any("idleTimeoutSecond" in error for error in schema_errors(manifest))
+
+
+def test_the_default_cluster_validates_against_the_kuberay_1_7_crd_schema():
+    assert schema_errors(raycluster_manifest(settings_of())) == []
+
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_any_valid_settings_give_a_cluster_the_crd_schema_accepts(config):
+    assert schema_errors(raycluster_manifest(valid(config))) == []
+
+
+def test_every_pod_template_is_a_valid_kubernetes_pod():
+    for role, template in pods(raycluster_manifest(settings_of())).items():
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": role, **template["metadata"]},
+               "spec": template["spec"]}
+        kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+
+
+def test_every_quantity_is_a_kubernetes_quantity_string():
+    for template in pods(raycluster_manifest(settings_of(gpuVmSize="Standard_NC8as_T4_v3", gpusPerNode=1, gpuWorkerCpus=6))).values():
+        for quantities in template["spec"]["containers"][0]["resources"].values():
+            for value in quantities.values():
+                assert isinstance(value, str) and QUANTITY.fullmatch(value), value
+
+
+def test_no_group_sets_resources_both_in_ray_start_params_and_the_resources_field():
+    # KubeRay 1.7 rejects the cluster otherwise (validateRayGroupResources).
+    spec = raycluster_manifest(settings_of())["spec"]
+    for group_spec in [spec["headGroupSpec"], *spec["workerGroupSpecs"]]:
+        assert "resources" not in group_spec
+
+
+@given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True))
+def test_settings_accept_exactly_the_cluster_names_kuberay_accepts(name):
+    # KubeRay 1.7 ValidateRayClusterMetadata: a DNS-1035 label of at most 53 characters.
+    kuberay_accepts = len(name) <= 53 and name[0].isalpha()
+    try:
+        accepted = settings_of(rayClusterName=name).ray_cluster_name == name
+    except SettingsError:
+        accepted = False
+    assert accepted == kuberay_accepts
+
+
+# --- Versions and images -------------------------------------------------------------------------------
+
+def test_ray_version_is_the_pinned_one_and_every_image_is_tagged_with_it():
+    manifest = raycluster_manifest(settings_of())
+    assert manifest["spec"]["rayVersion"] == versions.RAY_VERSION
+    for template in pods(manifest).values():
+        tag = template["spec"]["containers"][0]["image"].rsplit(":", 1)[1]
+        assert tag.split("-")[0] == manifest["spec"]["rayVersion"]
+
+
+def test_gpu_workers_run_the_gpu_image_and_the_rest_the_cpu_image():
+    s = settings_of()
+    templates = pods(raycluster_manifest(s))
+    assert templates[GPU_GROUP]["spec"]["containers"][0]["image"] == s.ray_gpu_image
+    assert templates["head"]["spec"]["containers"][0]["image"] == s.ray_image
+    assert templates[CPU_GROUP]["spec"]["containers"][0]["image"] == s.ray_image
+
+
+# --- Head ----------------------------------------------------------------------------------------------
+
+def test_the_head_runs_no_tasks_and_its_service_is_cluster_internal():
+    head = raycluster_manifest(settings_of())["spec"]["headGroupSpec"]
+    assert head["rayStartParams"]["num-cpus"] == "0"
+    assert head["serviceType"] == "ClusterIP"
+    assert "enableIngress" not in head and "headService" not in head
+
+
+def test_the_head_service_is_named_the_way_kuberay_names_it():
+    assert head_service_name("ray-tune") == "ray-tune-head-svc"
+
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_every_ray_container_requests_what_it_is_limited_to(config):
+    s = valid(config)
+    templates = pods(raycluster_manifest(s))
+    for template in templates.values():
+        resources = template["spec"]["containers"][0]["resources"]
+        assert resources["requests"] == resources["limits"]
+    assert templates["head"]["spec"]["containers"][0]["resources"]["limits"] == {
+        "cpu": str(s.ray_head_cpus), "memory": f"{s.ray_head_memory_gi}Gi"}
+
+
+# --- Worker groups -------------------------------------------------------------------------------------
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_gpu_workers_take_every_gpu_of_a_node_and_tolerate_the_gpu_pool(config):
+    s = valid(config)
+    gpu = group(raycluster_manifest(s), GPU_GROUP)
+    spec = gpu["template"]["spec"]
+    assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == str(s.gpus_per_node)
+    assert spec["tolerations"] == pools.gpu_tolerations()
+    assert spec["nodeSelector"].items() <= pools.gpu_labels().items()
+    assert gpu["maxReplicas"] == s.gpu_max_count
+
+
+def test_cpu_workers_and_the_head_select_the_cpu_pool_and_ask_for_no_gpu():
+    manifest = raycluster_manifest(settings_of())
+    for template in (pods(manifest)["head"], pods(manifest)[CPU_GROUP]):
+        assert template["spec"]["nodeSelector"].items() <= pools.cpu_labels().items()
+        assert "nvidia.com/gpu" not in template["spec"]["containers"][0]["resources"]["limits"]
+        assert "tolerations" not in template["spec"]
+
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_worker_groups_start_empty_and_scale_from_zero_up_to_what_their_pool_holds(config):
+    s = valid(config)
+    manifest = raycluster_manifest(s)
+    for name in (CPU_GROUP, GPU_GROUP):
+        worker_group = group(manifest, name)
+        assert worker_group["replicas"] == worker_group["minReplicas"] == 0
+        assert 0 <= worker_group["maxReplicas"]
+    assert group(manifest, CPU_GROUP)["maxReplicas"] == cpu_worker_max(s)
+
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_cpu_workers_leave_the_heads_node_alone_unless_both_fit_on_one_node(config):
+    s = valid(config)
+    both_fit = s.ray_head_cpus + s.cpu_worker_cpus < vm_vcpus(s.cpu_vm_size)
+    assert cpu_worker_max(s) == (s.cpu_max_count if both_fit else s.cpu_max_count - 1)
+
+
+def test_the_dev_stack_gets_two_cpu_workers_beside_the_head_on_three_nodes():
+    # D8ds_v5: 8 vCPUs; head 2 + worker 6 leaves nothing for the node's daemons.
+    assert cpu_worker_max(settings_of(cpuVmSize="Standard_D8ds_v5", cpuMaxCount=3)) == 2
+
+
+# --- Autoscaling ---------------------------------------------------------------------------------------
+
+@given(st.integers(30, 86400))
+def test_the_autoscaler_is_v2_in_tree_with_the_configured_idle_timeout(seconds):
+    spec = raycluster_manifest(settings_of(autoscalerIdleTimeoutSeconds=seconds))["spec"]
+    assert spec["enableInTreeAutoscaling"] is True
+    assert spec["autoscalerOptions"]["version"] == "v2"
+    assert spec["autoscalerOptions"]["idleTimeoutSeconds"] == seconds
+
+
+def test_autoscaler_v2_is_left_to_kuberay_to_switch_on():
+    # KubeRay 1.7 rejects RAY_enable_autoscaler_v2 beside autoscalerOptions.version, and any restartPolicy
+    # but Never; it sets both itself (validation.go, pod.go).
+    for template in pods(raycluster_manifest(settings_of())).values():
+        env = template["spec"]["containers"][0].get("env", [])
+        assert all(variable["name"] != "RAY_enable_autoscaler_v2" for variable in env)
+        assert template["spec"].get("restartPolicy", "Never") == "Never"
+
+
+# --- Identity, volumes, auth ---------------------------------------------------------------------------
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_every_ray_pod_runs_as_the_federated_service_account_with_workload_identity_on(config):
+    s = valid(config)
+    for template in pods(raycluster_manifest(s)).values():
+        assert template["spec"]["serviceAccountName"] == s.ray_service_account
+        assert template["metadata"]["labels"][workload_identity.USE_LABEL] == "true"
+
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_every_ray_container_mounts_both_claims_at_the_configured_paths(config):
+    s = valid(config)
+    expected = {v.claim_name: v.mount_path for v in volumes.blob_volumes(s)}
+    assert sorted(expected.values()) == sorted([s.datasets_mount_path, s.results_mount_path])
+    for template in pods(raycluster_manifest(s)).values():
+        mounts = {m["name"]: m["mountPath"] for m in template["spec"]["containers"][0]["volumeMounts"]}
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in template["spec"]["volumes"]}
+        assert mounts == expected
+        assert claims == {name: name for name in expected}
+
+
+def test_token_authentication_is_on():
+    assert raycluster_manifest(settings_of())["spec"]["authOptions"] == {"mode": "token"}
+
+
+# --- Pulumi waits for it -------------------------------------------------------------------------------
+
+def test_pulumi_waits_until_the_head_pod_is_ready_for_twenty_minutes_at_most():
+    annotations = raycluster_manifest(settings_of())["metadata"]["annotations"]
+    assert annotations["pulumi.com/waitFor"] == WAIT_FOR == "condition=HeadPodReady"
+    assert annotations["pulumi.com/timeoutSeconds"] == str(TIMEOUT_SECONDS)
+    assert 600 <= TIMEOUT_SECONDS <= 1800
+
+
+def test_the_cluster_lives_in_the_ray_namespace_under_its_name():
+    s = settings_of(rayNamespace="tuning", rayClusterName="sweep")
+    metadata = raycluster_manifest(s)["metadata"]
+    assert (metadata["namespace"], metadata["name"]) == ("tuning", "sweep")

@@ -6,10 +6,13 @@ from pulumi_azure_native import authorization, resources
 
 import settings
 from components.cluster import Cluster, ClusterArgs
+from components.gpu import DevicePlugin, DevicePluginArgs
 from components.identity import Identity, IdentityArgs
+from components.kuberay import KubeRay, KubeRayArgs
 from components.network import Network, NetworkArgs
+from components.ray_cluster import RayCluster, RayClusterArgs
 from components.storage import Storage, StorageArgs
-from manifests import azure
+from manifests import azure, commands
 
 s = settings.from_pulumi_config()  # stops here, before any resource, on bad config
 tags = s.tags(pulumi.get_stack())
@@ -28,12 +31,6 @@ identity = Identity("identity", IdentityArgs(
 k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig, cluster_identifier=cluster.cluster_id)
 
 # --- Kubernetes side -----------------------------------------------------------------------------------
-# Imported here, not at the top, so this block is the whole of the Kubernetes side's wiring.
-from components.gpu import DevicePlugin, DevicePluginArgs  # noqa: E402
-from components.kuberay import KubeRay, KubeRayArgs  # noqa: E402
-from components.ray_cluster import RayCluster, RayClusterArgs  # noqa: E402
-from manifests import commands  # noqa: E402
-
 on_cluster = pulumi.ResourceOptions(provider=k8s_provider)
 device_plugin = DevicePlugin("gpu", DevicePluginArgs(gpu_pool=cluster.gpu_pool), on_cluster)
 kuberay = KubeRay("kuberay", KubeRayArgs(settings=s, cpu_pool=cluster.cpu_pool), on_cluster)

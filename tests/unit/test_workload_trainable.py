@@ -1,0 +1,34 @@
+"""workloads.trainable without running Ray: the search space and the known-good starting point."""
+
+from __future__ import annotations
+
+import pytest
+
+from workloads import train, trainable
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_the_search_space_covers_exactly_the_searched_hyperparameters(gpu):
+    assert set(trainable.search_space(gpu)) == set(trainable.SEARCHED)
+
+
+@pytest.mark.parametrize("gpu, point", [(False, trainable.KNOWN_GOOD), (True, trainable.KNOWN_GOOD_GPU)])
+def test_the_known_good_point_lies_inside_the_search_space(gpu, point):
+    space = trainable.search_space(gpu)
+    assert point.keys() == space.keys()
+    for key, domain in space.items():
+        if hasattr(domain, "categories"):
+            assert point[key] in domain.categories, key
+        else:
+            assert domain.lower <= point[key] <= domain.upper, key
+
+
+def test_every_searched_key_is_a_training_hyperparameter():
+    assert set(trainable.SEARCHED) <= set(train.Hyperparameters.__dataclass_fields__)
+
+
+def test_trial_directories_are_named_by_trainable_and_trial_id():
+    class FakeTrial:
+        trainable_name, trial_id = "train_mnist", "1a2b3c4d"
+
+    assert trainable.trial_dirname(FakeTrial()) == "train_mnist_1a2b3c4d"

@@ -1,0 +1,83 @@
+"""Processes for tests that run real Ray: environment, free ports, waiting, and cleanup by process id.
+
+Cleanup kills only the processes a test started and their descendants, never `ray stop`: that stops every
+Ray process on the machine, other users' and other tests' clusters included.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def workload_env(**extra: str) -> dict[str, str]:
+    """The environment for CLI subprocesses: this repo importable, output unbuffered."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0", **extra}
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid for every process (Linux /proc; psutil is not a project dependency)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            # The command name (field 2) may hold spaces; fields after its closing parenthesis do not.
+            table[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    parents, found, frontier = _parents(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def kill_tree(proc: subprocess.Popen, known: set[int] = frozenset()) -> None:
+    """SIGKILL `proc`, every process below it and `known` (descendants recorded earlier, maybe orphaned)."""
+    victims = descendants(proc.pid) | set(known)
+    proc.kill()
+    for pid in victims:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=30)
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, poll: float = 0.5):
+    """Poll `predicate` until it returns something truthy; fail with `what` (and the process's exit)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"process exited with {proc.returncode} while waiting for {what}")
+        time.sleep(poll)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")

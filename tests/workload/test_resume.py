@@ -1,0 +1,72 @@
+"""A sweep whose driver is killed mid-run continues when started again with the same name."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.workload.procs import descendants, kill_tree, python_module, wait_for, workload_env
+
+pytestmark = pytest.mark.slow
+
+NUM_SAMPLES, MAX_EPOCHS = 6, 2
+
+
+def finished_trials(run_dir: Path) -> dict[str, list[tuple]]:
+    """Trials whose result.json already holds their last epoch: {trial dir name: [(epoch, accuracy, wall_time)]}."""
+    found = {}
+    for result in run_dir.glob("train_mnist_*/result.json"):
+        rows = [json.loads(line) for line in result.read_text().splitlines() if line.strip()]
+        if rows and rows[-1].get("epoch") == MAX_EPOCHS:
+            found[result.parent.name] = [(r["epoch"], r["val_accuracy"], r["wall_time"]) for r in rows]
+    return found
+
+
+def state_saved_since(run_dir: Path, moment: float) -> bool:
+    return any(path.stat().st_mtime > moment for path in run_dir.glob("experiment_state-*.json"))
+
+
+def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path):
+    storage = tmp_path / "results"
+    run_dir = storage / "interrupted"
+    command = python_module(
+        "workloads.tune", "--local", "--data-dir", str(data_dir), "--storage-path", str(storage),
+        "--name", "interrupted", "--num-samples", str(NUM_SAMPLES), "--max-epochs", str(MAX_EPOCHS),
+        "--grace-period", str(MAX_EPOCHS), "--checkpoint-every", "1")
+    # Tune saves the experiment state at most every 10 s by default; every second keeps the test short.
+    env = workload_env(TUNE_GLOBAL_CHECKPOINT_S="1")
+    with (tmp_path / "first.log").open("w") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        tree: set[int] = set()
+        try:
+            done = wait_for(lambda: finished_trials(run_dir), 240, "a trial to finish", first)
+            seen = time.time()
+            wait_for(lambda: state_saved_since(run_dir, seen), 60, "Tune to save the run's state", first)
+            tree = descendants(first.pid)
+            assert first.poll() is None, "the sweep ended before it could be interrupted"
+        finally:
+            # SIGKILL the driver, then the local Ray it started: as if the head pod were lost.
+            kill_tree(first, known=tree)
+    before = finished_trials(run_dir)
+    assert set(done) <= set(before) and len(before) < NUM_SAMPLES
+
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=400)
+    output = second.stdout + second.stderr
+    assert second.returncode == 0, output[-4000:]
+    assert f"Resuming {run_dir}" in output
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["resumed"] is True
+    assert summary["num_trials"] == NUM_SAMPLES
+    assert summary["num_errors"] == 0
+    trials = {Path(t["path"]).name: t for t in summary["trials"]}
+    for name, rows in before.items():
+        # The same trial, not re-run: its reports (down to their wall times) are those from before the kill.
+        assert trials[name]["status"] == "completed"
+        assert finished_trials(run_dir)[name] == rows
+        assert trials[name]["history"] == [[epoch, accuracy] for epoch, accuracy, _ in rows]
+    assert all(t["epochs"] == MAX_EPOCHS for t in summary["trials"])

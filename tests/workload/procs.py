@@ -26,8 +26,15 @@ def free_port() -> int:
 
 
 def workload_env(**extra: str) -> dict[str, str]:
-    """The environment for CLI subprocesses: this repo importable, output unbuffered."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0", **extra}
+    """The environment for CLI subprocesses: this repo importable, output unbuffered.
+
+    This interpreter's bin directory goes first on PATH, as in an activated virtual environment: a job's
+    entrypoint `python -m workloads.tune` must find the Python that has Ray, whether or not pytest was
+    started from an activated venv (CI runs `.venv/bin/pytest`).
+    """
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0",
+           **extra}
     env.pop("RAY_ADDRESS", None)
     return env
 

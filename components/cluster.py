@@ -106,49 +106,43 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_join]),
         )
 
-        # The autoscaler owns node counts after creation: don't reset them on every `pulumi up`.
-        autoscaled = pulumi.ResourceOptions(parent=self, ignore_changes=["count"])
-        self.cpu_pool = containerservice.AgentPool(
-            f"{name}-cpu",
+        # What both user pools share. The autoscaler owns node counts after creation: Pulumi must not reset
+        # them on every `pulumi up`, so `count` is ignored once the pool exists.
+        user_pool = dict(
             resource_group_name=args.resource_group_name,
             resource_name_=aks.name,
-            agent_pool_name="cpu",
             mode="User",
-            vm_size=s.cpu_vm_size,
             enable_auto_scaling=True,
+            availability_zones=zones,
+            vnet_subnet_id=args.subnet_id,
+            os_type="Linux",
+            type="VirtualMachineScaleSets",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+        )
+        self.cpu_pool = containerservice.AgentPool(
+            f"{name}-cpu",
+            agent_pool_name="cpu",
+            vm_size=s.cpu_vm_size,
             count=s.cpu_min_count,
             min_count=s.cpu_min_count,
             max_count=s.cpu_max_count,
-            availability_zones=zones,
-            vnet_subnet_id=args.subnet_id,
-            os_type="Linux",
-            type="VirtualMachineScaleSets",
             node_labels=pools.cpu_labels(),
-            tags=args.tags,
-            opts=autoscaled,
+            **user_pool,
         )
         self.gpu_pool = containerservice.AgentPool(
             f"{name}-gpu",
-            resource_group_name=args.resource_group_name,
-            resource_name_=aks.name,
             agent_pool_name="gpu",
-            mode="User",
             vm_size=s.gpu_vm_size,
-            enable_auto_scaling=True,
             count=s.gpu_min_count,
             min_count=s.gpu_min_count,
             max_count=s.gpu_max_count,
-            availability_zones=zones,
-            vnet_subnet_id=args.subnet_id,
-            os_type="Linux",
-            type="VirtualMachineScaleSets",
             gpu_profile={"driver": "Install"},
             node_labels=pools.gpu_labels(),
             node_taints=[pools.taint_string(t) for t in pools.gpu_taints(s.gpu_spot)],
             **({"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": -1}
                if s.gpu_spot else {"scale_set_priority": "Regular"}),
-            tags=args.tags,
-            opts=autoscaled,
+            **user_pool,
         )
 
         # Whoever runs `pulumi up` administers the cluster through Azure RBAC (local accounts are off).

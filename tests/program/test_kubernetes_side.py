@@ -31,11 +31,6 @@ STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 
 
 @pytest.fixture(scope="module")
-def dev() -> Recording:
-    return run_program(stack_config("dev"))
-
-
-@pytest.fixture(scope="module")
 def regular_gpus() -> Recording:
     return run_program(stack_config("dev", {"gpuSpot": False}))
 

@@ -1,4 +1,5 @@
-"""The whole program under Pulumi's mocks (tools/mocks.py), recorded once per session per config."""
+"""Fixtures shared by the program, policy and tools tests: the whole program under Pulumi's mocks (tools/mocks.py),
+recorded once per session per config."""
 
 from __future__ import annotations
 

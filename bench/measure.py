@@ -4,6 +4,9 @@ Definitions (docs/bench.md repeats them for readers):
 - time to target: the earliest `wall_time - started_at` over every report of every trial whose accuracy
   is at least the target; `started_at` is `time.time()` right before the sweep's command was started, so
   Python start-up and `ray.init()` count, the same for both approaches.
+- targets: the common target is the lower of 98% and the worst of the baseline's per-seed bests (one
+  number every run is scored against); a seed's own target is the lower of 98% and that seed's baseline
+  best (the side-by-side pair of that seed is scored against it).
 - overhead: `1 - sum(trial compute_seconds) / (slots * fit_seconds)`, the share of the trial slots that
   the Tuner.fit() window did not spend inside trial code (scheduling, actor start-up, reporting, result
   syncing, idle slots at the tail). `slots` is how many trials can run at once, capped by the number of
@@ -59,6 +62,15 @@ def time_to_target(trials: Iterable[Trial], target: float, started_at: float) ->
     return min(times) if times else None
 
 
+def progress(trials: Iterable[Trial], started_at: float) -> list[tuple[float, float]]:
+    """The sweep's best accuracy so far, as (seconds from `started_at`, accuracy) at each improvement."""
+    curve: list[tuple[float, float]] = []
+    for at, accuracy in sorted((r.wall_time - started_at, r.accuracy) for t in trials for r in t.reports):
+        if not curve or accuracy > curve[-1][1]:
+            curve.append((round(at, 3), accuracy))
+    return curve
+
+
 def concurrent_slots(cpus: float, gpus: float, cpus_per_trial: float, gpus_per_trial: float, trials: int) -> int:
     """How many trials fit on the machine at once (Ray's packing for one node), capped by `trials`."""
     fits = [math.floor(cpus / cpus_per_trial + 1e-9)] if cpus_per_trial > 0 else []
@@ -81,6 +93,11 @@ def common_target(baseline_bests: Sequence[float], cap: float = TARGET_CAP) -> f
     if not baseline_bests:
         raise ValueError("common_target needs at least one baseline run")
     return min(cap, min(baseline_bests))
+
+
+def seed_target(baseline_best: float, cap: float = TARGET_CAP) -> float:
+    """One seed's own target: the lower of `cap` and that seed's baseline best (which that run reached)."""
+    return min(cap, baseline_best)
 
 
 def spread(values: Sequence[float | None]) -> dict[str, float | None]:

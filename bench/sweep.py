@@ -1,6 +1,6 @@
 """Side-by-side sweep benchmark: Ray's MNIST PyTorch Tune example (bench/baseline.py) against workloads/.
 
-    python -m bench.sweep                 # 3 seeds x both approaches, CPU; ~15 min on 2 cores
+    python -m bench.sweep                 # 3 seeds x both approaches, CPU; ~8 min on 2 cores
     python -m bench.sweep --quick         # one small seed each: checks the plumbing, not a benchmark
     python -m bench.sweep --gpu           # 60,000-sample epochs on the GPU (tiny and on CPU without one)
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from bench import machine, measure, process, report
 from workloads import data as workload_data
+from workloads import tune as workload_tune
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
@@ -60,6 +61,7 @@ class Plan:
 
     @property
     def gpus_per_trial(self) -> float:
+        """The baseline's: upstream asks for one whole GPU per trial in its --cuda mode."""
         return 1.0 if self.gpu_name else 0.0
 
 
@@ -120,14 +122,17 @@ def synthesize(images: np.ndarray, labels: np.ndarray, size: int, seed: int) -> 
 
 
 def command(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path) -> list[str]:
-    """The exact command a user would type for one sweep; `ours` keeps every workload default."""
+    """The exact command a user would type for one sweep; `ours` keeps every workload default.
+
+    Resources are each approach's own: upstream's {"cpu": 2, "gpu": 1 if GPU mode}; the workload's
+    defaults (1 CPU, and a quarter GPU when Ray sees one).
+    """
     common = ["--data-dir", str(data_dir), "--storage-path", str(storage), "--name", f"{approach}-seed{seed}",
               "--num-samples", str(plan.num_samples), "--max-epochs", str(plan.max_epochs), "--seed", str(seed)]
     if approach == "baseline":
         return [sys.executable, "-m", "bench.baseline", *common, "--cpus-per-trial", str(BASELINE_CPUS_PER_TRIAL),
                 "--gpus-per-trial", str(int(plan.gpus_per_trial))]
-    gpus = ["--gpus-per-trial", str(int(plan.gpus_per_trial))] if plan.gpus_per_trial else []
-    return [sys.executable, "-m", "workloads.tune", "--local", *common, *gpus]
+    return [sys.executable, "-m", "workloads.tune", "--local", *common]
 
 
 def read_trials(experiment_dir: Path, accuracy_key: str) -> list[measure.Trial]:
@@ -181,10 +186,15 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         raise RuntimeError(f"{approach} seed {seed} failed with exit code {run.returncode}:\n{run.output_tail}")
     accuracy_key = "mean_accuracy" if approach == "baseline" else "val_accuracy"
     trials = read_trials(experiment, accuracy_key)
-    cpus_per_trial = (BASELINE_CPUS_PER_TRIAL if approach == "baseline"
-                      else float(json.loads((experiment / "summary.json").read_text())["settings"]["cpus_per_trial"]))
+    if approach == "baseline":
+        cpus_per_trial, gpus_per_trial = BASELINE_CPUS_PER_TRIAL, plan.gpus_per_trial
+    else:
+        settings = json.loads((experiment / "summary.json").read_text())["settings"]
+        cpus_per_trial, gpus_per_trial = float(settings["cpus_per_trial"]), settings["gpus_per_trial"]
+        if gpus_per_trial is None:  # the workload's default: a share of a GPU when Ray sees one
+            gpus_per_trial = workload_tune.GPUS_PER_TRIAL if plan.gpu_name else 0.0
     slots = measure.concurrent_slots(machine.cores(), 1 if plan.gpu_name else 0, cpus_per_trial,
-                                     plan.gpus_per_trial, len(trials))
+                                     float(gpus_per_trial), len(trials))
     fit_started_at, fit_seconds = fit_window(experiment)
     row = {
         "approach": approach,
@@ -200,6 +210,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         "trials": len(trials),
         "trial_epochs": measure.trial_epochs(trials),
         "cpus_per_trial": cpus_per_trial,
+        "gpus_per_trial": float(gpus_per_trial),
         "slots": slots,
         "compute_seconds": sum(t.compute_seconds for t in trials),
         "best_val_accuracy": measure.best_accuracy(trials),
@@ -221,16 +232,21 @@ def score(rows: list[dict], plan: Plan) -> dict:
     """Target, times to target and the per-approach medians and spreads; drops the raw trials."""
     baseline_bests = [r["best_val_accuracy"] for r in rows if r["approach"] == "baseline"]
     target = measure.common_target(baseline_bests)
+    seed_targets = {r["seed"]: measure.seed_target(r["best_val_accuracy"]) for r in rows if r["approach"] == "baseline"}
     for r in rows:
         trials = r.pop("_trials")
         r["time_to_target_s"] = measure.time_to_target(trials, target, r["fit_started_at"])
         r["time_to_target_from_command_s"] = measure.time_to_target(trials, target, r["started_at"])
+        r["seed_target"] = seed_targets[r["seed"]]
+        r["time_to_seed_target_s"] = measure.time_to_target(trials, r["seed_target"], r["fit_started_at"])
+        r["progress"] = measure.progress(trials, r["fit_started_at"])
         if plan.gpu:
             epochs, device_s = r["trial_epochs"], r["fit_seconds"] * (1 if plan.gpu_name else machine.cores())
             r["trial_epochs_per_device_second"] = epochs / device_s
             r["train_samples_per_device_second"] = epochs * samples_per_epoch(r["approach"], plan) / device_s
     keys = ["wall_seconds", "fit_seconds", "cpu_seconds", "cpu_seconds_trial_workers", "best_val_accuracy",
-            "time_to_target_s", "time_to_target_from_command_s", "overhead", "trial_epochs", "compute_seconds"]
+            "time_to_target_s", "time_to_target_from_command_s", "time_to_seed_target_s", "overhead", "trial_epochs",
+            "compute_seconds"]
     if plan.gpu:
         keys += ["trial_epochs_per_device_second", "train_samples_per_device_second"]
     approaches = {a: {k: measure.spread([r[k] for r in rows if r["approach"] == a]) for k in keys}
@@ -238,6 +254,8 @@ def score(rows: list[dict], plan: Plan) -> dict:
     by_seed = {(r["approach"], r["seed"]): r for r in rows}
     per_seed_ratio = [measure.ratio(by_seed[("baseline", s)]["time_to_target_s"], by_seed[("ours", s)]["time_to_target_s"])
                       for s in plan.seeds]
+    seed_target_ratio = [measure.ratio(by_seed[("baseline", s)]["time_to_seed_target_s"],
+                                       by_seed[("ours", s)]["time_to_seed_target_s"]) for s in plan.seeds]
     ratios = {
         "time_to_target_baseline_over_ours": measure.ratio(approaches["baseline"]["time_to_target_s"]["median"],
                                                             approaches["ours"]["time_to_target_s"]["median"]),
@@ -245,6 +263,7 @@ def score(rows: list[dict], plan: Plan) -> dict:
         "time_to_target_from_command_baseline_over_ours": measure.ratio(
             approaches["baseline"]["time_to_target_from_command_s"]["median"],
             approaches["ours"]["time_to_target_from_command_s"]["median"]),
+        "time_to_seed_target_baseline_over_ours_per_seed": measure.spread(seed_target_ratio),
         "cpu_seconds_baseline_over_ours": measure.ratio(approaches["baseline"]["cpu_seconds"]["median"],
                                                         approaches["ours"]["cpu_seconds"]["median"]),
     }
@@ -311,8 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    picture = report.plot(result, out.with_suffix(".png"))
     print(report.table(result))
-    print(f"[bench] wrote {out}")
+    print(f"[bench] wrote {out} and {picture}")
     return 0
 
 

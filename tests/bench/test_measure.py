@@ -27,6 +27,16 @@ def test_time_to_target_is_none_when_no_trial_gets_there():
     assert measure.time_to_target(TRIALS, 0.99, started_at=100.0) is None
 
 
+def test_progress_is_the_best_so_far_at_each_improvement_across_trials():
+    assert measure.progress(TRIALS, started_at=100.0) == [(2.0, 0.50), (3.25, 0.95), (6.0, 0.97)]
+    assert measure.progress([], started_at=0.0) == []
+
+
+def test_a_seeds_own_target_is_its_baseline_best_capped_at_98_percent():
+    assert measure.seed_target(0.86) == 0.86
+    assert measure.seed_target(0.99) == 0.98
+
+
 def test_best_accuracy_and_trial_epochs_cover_every_report():
     assert measure.best_accuracy(TRIALS) == 0.97
     assert measure.trial_epochs(TRIALS) == 4

@@ -21,6 +21,7 @@ def run_sweep(tmp_path: Path, *flags: str) -> dict:
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert out.with_suffix(".png").stat().st_size > 0  # the time-to-accuracy picture beside the JSON
     return json.loads(out.read_text())
 
 
@@ -34,6 +35,8 @@ def test_quick_mode_runs_both_approaches_and_each_produces_trials(quick):
     assert {r["approach"] for r in quick["runs"]} == {"baseline", "ours"}
     for run in quick["runs"]:
         assert run["trials"] >= 1 and run["trial_epochs"] >= run["trials"], run
+        times = [t for t, _ in run["progress"]]
+        assert times == sorted(times) and run["progress"][-1][1] == run["best_val_accuracy"]
 
 
 @pytest.mark.slow

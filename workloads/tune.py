@@ -1,6 +1,6 @@
 """Hyperparameter search for the MNIST CNN on a Ray cluster, or on this machine with --local.
 
-    python -m workloads.tune --local                        # first-run demo, ~2 minutes on 2 CPUs
+    python -m workloads.tune --local                        # first-run demo, about a minute on 2 CPUs
     ray job submit ... -- python -m workloads.tune --name mnist-1   # on the cluster (docs/workload.md)
 
 Every argument is checked before Ray starts. A run lives in <storage path>/<name>; running again with
@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 from workloads import data, defaults
 
-# Defaults sized for the local demo: 2 CPUs, under 3 minutes, ~98% best validation accuracy.
+# Defaults sized for the local demo: 2 CPUs, about a minute, ~98% best validation accuracy.
 NUM_SAMPLES = 16
 MAX_EPOCHS = 10
 GRACE_PERIOD = 2

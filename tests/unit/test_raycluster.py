@@ -21,8 +21,8 @@ from manifests.raycluster import (
 )
 from settings import Settings, SettingsError, parse, vm_vcpus
 
-# KubeRay v1.7.0's RayCluster CRD schema, vendored (tests/schemas/kuberay-v1.7.0/SOURCE.txt says from where).
-SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "kuberay-v1.7.0" / "raycluster-v1.schema.json"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SCHEMA = SHARED / "schemas" / "kuberay-v1.7.0" / "raycluster-v1.schema.json"
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
 # Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity, the forms we write).

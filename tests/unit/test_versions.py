@@ -54,4 +54,4 @@ def test_the_mount_paths_are_the_workloads_defaults():
 def test_charts_are_pinned_to_exact_versions():
     for version in (versions.KUBERAY_CHART_VERSION, versions.NVIDIA_DEVICE_PLUGIN_VERSION):
         assert re.fullmatch(r"\d+\.\d+\.\d+", version)
-    assert versions.KUBERAY_CHART_VERSION == "1.7.0"  # tests/schemas holds the v1.7.0 CRD schema
+    assert versions.KUBERAY_CHART_VERSION == "1.7.0"  # the CRD schemas in shared/schemas are v1.7.0

@@ -14,7 +14,7 @@ RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-{RAY_PYTHON_TAG}-gpu"
 # AKS: a minor version AKS supports; kubernetes-validate checks our core objects against its schemas.
 KUBERNETES_VERSION = "1.34"
 
-# KubeRay operator chart and the CRDs it ships (shared/schemas/kuberay-v1.7.0 holds the same schemas).
+# KubeRay operator chart and the CRDs it ships (tests/schemas/kuberay-v<version> holds their schemas).
 KUBERAY_CHART = "kuberay-operator"
 KUBERAY_CHART_VERSION = "1.7.0"
 KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"

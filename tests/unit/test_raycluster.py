@@ -21,8 +21,9 @@ from manifests.raycluster import (
 )
 from settings import Settings, SettingsError, parse, vm_vcpus
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SCHEMA = SHARED / "schemas" / "kuberay-v1.7.0" / "raycluster-v1.schema.json"
+# The CRD schemas of the pinned KubeRay chart, kept in the repository (tests/schemas/*/SOURCE.txt).
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / f"kuberay-v{versions.KUBERAY_CHART_VERSION}"
+SCHEMA = SCHEMAS / "raycluster-v1.schema.json"
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
 # Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity, the forms we write).

@@ -1,6 +1,7 @@
 """Every pin agrees: Ray in requirements.txt, versions.py, the images, settings and the workload."""
 
 import re
+from pathlib import Path
 
 import ray
 
@@ -54,4 +55,21 @@ def test_the_mount_paths_are_the_workloads_defaults():
 def test_charts_are_pinned_to_exact_versions():
     for version in (versions.KUBERAY_CHART_VERSION, versions.NVIDIA_DEVICE_PLUGIN_VERSION):
         assert re.fullmatch(r"\d+\.\d+\.\d+", version)
-    assert versions.KUBERAY_CHART_VERSION == "1.7.0"  # the CRD schemas in shared/schemas are v1.7.0
+
+
+def test_the_kuberay_crd_schemas_in_the_repository_belong_to_the_pinned_chart():
+    schemas = Path(__file__).resolve().parents[1] / "schemas"
+    folder = schemas / f"kuberay-v{versions.KUBERAY_CHART_VERSION}"
+    assert (folder / "raycluster-v1.schema.json").is_file(), (
+        f"no CRD schemas for kuberay-operator {versions.KUBERAY_CHART_VERSION} in {schemas}; "
+        "refresh them as tests/schemas/*/SOURCE.txt says")
+    assert f"tag v{versions.KUBERAY_CHART_VERSION}" in (folder / "SOURCE.txt").read_text()
+    assert [p.name for p in schemas.iterdir() if p.is_dir()] == [folder.name], "one schema folder: the pinned one"
+
+
+def test_no_test_reads_outside_the_repository():
+    # A user's clone has nothing beside it: every file a test reads must be inside the repository.
+    root = Path(__file__).resolve().parents[2]
+    offenders = [str(p.relative_to(root)) for p in (root / "tests").rglob("*.py")
+                 if re.search(r"""/\s*["']\.\.["']|["']\.\./|parents\[[3-9]\]""", p.read_text())]
+    assert offenders == []

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 import versions
+from manifests import names
 
 PROJECT = "ray-aks"
 
@@ -201,6 +202,13 @@ class Settings(BaseModel):
         [], "Public IPs or CIDRs (up to /30) allowed to reach the storage account besides the node subnet.",
         ["203.0.113.0/24"],
     )
+    adopt_storage_account: str = _setting(
+        "",
+        "Resource id of a storage account kept by an earlier destroy (retainData) to adopt, with its resource "
+        "group and containers, instead of creating one (README: Destroying); empty: create the stack's own.",
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ray-aks-dev-data/providers/"
+        "Microsoft.Storage/storageAccounts/rayaksdev0123456789",
+    )
 
     # --- Ray -------------------------------------------------------------------------------------------
     ray_namespace: str = _setting("ray", "Kubernetes namespace of the Ray cluster.", "ray")
@@ -361,6 +369,22 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} breaks Azure's rule: 3-24 characters, lowercase letters and digits only")
         return value
 
+    @field_validator("adopt_storage_account")
+    @classmethod
+    def _adopt_storage_account(cls, value: str) -> str:
+        if value and names.parse_storage_account_id(value) is None:
+            raise ValueError(f"{value!r} is not a storage account resource id (/subscriptions/<id>/resourceGroups/"
+                             "<group>/providers/Microsoft.Storage/storageAccounts/<name>)")
+        return value
+
+    @model_validator(mode="after")
+    def _storage_consistent(self) -> Settings:
+        adopted = names.parse_storage_account_id(self.adopt_storage_account)
+        if adopted and self.storage_account_name and self.storage_account_name != adopted[2]:
+            raise SettingsError(_line("storage_account_name", self.storage_account_name,
+                                      f"is not the account adoptStorageAccount names ({adopted[2]}); leave it empty"))
+        return self
+
     @field_validator("ray_namespace", "ray_service_account")
     @classmethod
     def _dns_label(cls, value: str) -> str:
@@ -441,6 +465,11 @@ class Settings(BaseModel):
     @property
     def storage_kind(self) -> str:
         return "BlockBlobStorage" if self.storage_sku.startswith("Premium") else "StorageV2"
+
+    @property
+    def adopted_storage(self) -> tuple[str, str, str] | None:
+        """(subscription, resource group, account) of the kept account to adopt, or None to create one."""
+        return names.parse_storage_account_id(self.adopt_storage_account)
 
     def tags(self, stack: str) -> dict[str, str]:
         base = {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}

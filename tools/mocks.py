@@ -4,13 +4,24 @@ Pulumi documents unit tests with `pulumi.runtime.set_mocks`; its MockMonitor kee
 state. `RecordingMonitor` extends it to keep what a review needs: each resource's inputs (wire names, as
 the provider would get them), parent, dependencies, provider and resource options, plus the stack's
 outputs. The tests, the offline plan (`python -m tools.plan`) and the policy tests all use `run_program`.
+
+`AzureMocks` behaves as azure-native does where a defect would otherwise hide: it names every resource the
+program leaves unnamed as the provider does (logical name + 8 random lowercase hex, GUIDs for role
+assignments), refuses any name that breaks the resource type's ARM naming rule (tools/arm_names.py, with
+the spec each rule comes from), gives resources their real ARM ids, and refuses to create a resource whose
+id already exists, as azure-native's Create does (provider/pkg/provider/provider.go defaultCreate, CanCreate:
+"cannot create already existing resource"). A `Cloud` and the previous run's `StackState` carry over
+between runs, so a test can run `up`, `destroy` and `up` again: resources still in the state are updated
+(and keep their names), protected ones refuse replacement, `import_` adopts what exists.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import runpy
+import uuid
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +34,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import ROOT, SETTINGS, get_root_resource
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from tools import arm_names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "ray-aks"
@@ -77,6 +90,8 @@ class Recording:
     invokes: list[tuple[str, dict]]
     secret_outputs: set[str] = field(default_factory=set)
     """Names of the stack outputs Pulumi would store encrypted."""
+    operations: dict[str, str] = field(default_factory=dict)
+    """URN → what `pulumi up` would do to it: create, update, replace or import."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources.values() if r.type == type_]
@@ -105,20 +120,80 @@ class Recording:
         return chain
 
 
-class AzureMocks(pulumi.runtime.Mocks):
-    """Outputs an Azure deployment would produce: ids, identities' ids, the cluster's OIDC issuer."""
+@dataclass
+class Cloud:
+    """What exists in the mocked Azure subscription, by resource id; it outlives a run (and a destroy)."""
 
-    def __init__(self) -> None:
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class StackState:
+    """What the stack's Pulumi state holds after a run: the registrations that are still managed."""
+
+    resources: dict[str, Registration] = field(default_factory=dict)
+
+    def find(self, type_: str, name: str) -> Registration | None:
+        return next((r for r in self.resources.values() if (r.type, r.name) == (type_, name)), None)
+
+
+class AzureMocks(pulumi.runtime.Mocks):
+    """Outputs an Azure deployment would produce: names, ids, identities' ids, the cluster's OIDC issuer."""
+
+    def __init__(self, cloud: Cloud | None = None, state: StackState | None = None, seed: int = 0) -> None:
         self.invokes: list[tuple[str, dict]] = []
+        self.cloud = cloud if cloud is not None else Cloud()
+        self.state = state if state is not None else StackState()
+        # azure-native draws autonames from a per-deployment random seed; a seed per run keeps the plan stable.
+        self.random = random.Random(seed)
+        self.operations: dict[tuple[str, str], str] = {}
+
+    def _autoname(self, rule: arm_names.NameRule, logical_name: str) -> str:
+        if rule.autoname == "uuid":
+            return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        return f"{logical_name}{self.random.getrandbits(32):08x}"
+
+    def _azure(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        rule = arm_names.rule(args.typ)
+        outputs = dict(args.inputs)
+        old = self.state.find(args.typ, args.name)
+        if rule.name_param not in outputs:
+            # getDefaultName keeps the name a resource already has; only a new resource gets a new one.
+            outputs[rule.name_param] = (old.outputs[rule.name_param] if old else self._autoname(rule, args.name))
+        errors = arm_names.name_errors(args.typ, args.name, outputs)
+        if errors:
+            raise ValueError("Azure would refuse this name:\n  " + "\n  ".join(errors))
+        resource_id = arm_names.arm_id(args.typ, outputs, SUBSCRIPTION_ID)
+        singleton = bool(rule.allowed) and len(rule.allowed) == 1
+        if args.resource_id:
+            if args.resource_id.lower() != resource_id.lower():
+                raise ValueError(f"{args.typ} {args.name!r}: import id {args.resource_id} is not the resource "
+                                 f"its inputs name ({resource_id})")
+            if resource_id not in self.cloud.resources:
+                raise ValueError(f"{args.typ} {args.name!r}: cannot import {resource_id}: it does not exist")
+            # The engine imports, then updates the resource to the program's inputs (pulumi/docs#18198).
+            outputs = {**self.cloud.resources[resource_id], **outputs}
+            operation = "import"
+        elif old is not None:
+            operation = "update"
+        elif resource_id in self.cloud.resources and not singleton:
+            raise ValueError(f"cannot create already existing resource '{resource_id}' "
+                             f"({args.typ} {args.name!r}; azure-native refuses to adopt it: import it instead)")
+        else:
+            operation = "create"
+        self.operations[(args.typ, args.name)] = operation
+        outputs["name"] = outputs[rule.name_param]
+        self.cloud.resources[resource_id] = outputs
+        return resource_id, outputs
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        outputs = dict(args.inputs)
-        name = args.inputs.get("resourceName") or args.inputs.get("name") or args.name
-        resource_id = f"/subscriptions/{SUBSCRIPTION_ID}/mock/{args.typ.replace(':', '/')}/{args.name}"
-        if args.typ == "azure-native:resources:ResourceGroup":
-            name = args.inputs.get("resourceGroupName", args.name)
-            resource_id = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"
-        elif args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+        if args.typ.startswith("azure-native:"):
+            resource_id, outputs = self._azure(args)
+        else:
+            outputs = dict(args.inputs)
+            resource_id = f"/subscriptions/{SUBSCRIPTION_ID}/mock/{args.typ.replace(':', '/')}/{args.name}"
+        name = outputs.get("name", args.name)
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
             outputs.update(clientId=_uuid("client", args.name), principalId=_uuid("principal", args.name),
                            tenantId=TENANT_ID)
         elif args.typ == "azure-native:containerservice:ManagedCluster":
@@ -147,8 +222,6 @@ class AzureMocks(pulumi.runtime.Mocks):
 
 
 def _uuid(kind: str, name: str) -> str:
-    import uuid
-
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{name}"))
 
 
@@ -162,6 +235,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.secret_outputs: set[str] = set()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        if request.type != "pulumi:pulumi:Stack":
+            self._refuse_protected_replacement(request)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -191,6 +266,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         self.registrations[response.urn] = registration
         return response
+
+    def _refuse_protected_replacement(self, request) -> None:
+        """The engine's side of replaceOnChanges: a changed listed input replaces the resource, and a
+        protected resource is never replaced ("unable to replace ... marked for protection")."""
+        old = self.mocks.state.find(request.type, request.name)
+        if old is None:
+            return
+        inputs = _plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
+        changed = sorted(key for key in request.replaceOnChanges
+                         if key in inputs and inputs.get(key) != old.inputs.get(key))
+        if not changed:
+            return
+        if old.options.get("protect"):
+            raise ValueError(f"unable to replace resource {old.urn} as it is currently marked for protection "
+                             f"(replaceOnChanges: {', '.join(changed)} changed from "
+                             f"{', '.join(repr(old.inputs.get(k)) for k in changed)})")
+        self.mocks.operations[(request.type, request.name)] = "replace"
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
         if "::pulumi:pulumi:Stack::" in request.urn:
@@ -244,12 +336,15 @@ def _as_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def run_program(config: dict[str, str] | None = None, stack: str = "dev", preview: bool = False) -> Recording:
+def run_program(config: dict[str, str] | None = None, stack: str = "dev", preview: bool = False,
+                cloud: Cloud | None = None, state: StackState | None = None, seed: int = 0) -> Recording:
     """Run __main__.py under mocks with the given config (default: the stack's) and return the recording.
 
+    `cloud` and `state` carry what exists in Azure and in the stack's state from an earlier run (see
+    `destroy`); `seed` draws the autonames (use a new one for each later run, as each deployment does).
     Errors the program raises (bad settings included) propagate unchanged.
     """
-    mocks = AzureMocks()
+    mocks = AzureMocks(cloud, state, seed)
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
@@ -274,6 +369,34 @@ def run_program(config: dict[str, str] | None = None, stack: str = "dev", previe
         _sync_await(run_pulumi_func(program))
     except Exception as err:
         # What was registered before the failure, for tests that prove nothing was.
-        err.recording = Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs)
+        err.recording = _recording(monitor, mocks)
         raise
-    return Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs)
+    return _recording(monitor, mocks)
+
+
+def _recording(monitor: RecordingMonitor, mocks: AzureMocks) -> Recording:
+    operations = {urn: mocks.operations[(r.type, r.name)] for urn, r in monitor.registrations.items()
+                  if (r.type, r.name) in mocks.operations}
+    return Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs,
+                     operations)
+
+
+def state_of(recording: Recording) -> StackState:
+    """The stack's state after a successful `pulumi up` that registered `recording`."""
+    return StackState(dict(recording.resources))
+
+
+def destroy(state: StackState, cloud: Cloud, exclude_protected: bool = False) -> StackState:
+    """`pulumi destroy [--exclude-protected]`: what is left in the stack's state; `cloud` loses what is deleted.
+
+    Protected resources stop a plain destroy (the engine refuses to delete them); with --exclude-protected
+    they stay, in Azure and in the state. A retainOnDelete resource leaves the state but stays in Azure.
+    """
+    protected = [r for r in state.resources.values() if r.options.get("protect")]
+    if protected and not exclude_protected:
+        raise ValueError("refusing to delete protected resources: " + ", ".join(r.urn for r in protected))
+    for registration in state.resources.values():
+        if registration.options.get("protect") or registration.options.get("retainOnDelete"):
+            continue
+        cloud.resources.pop(registration.id, None)
+    return StackState({urn: r for urn, r in state.resources.items() if r.options.get("protect")})

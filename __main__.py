@@ -1,7 +1,6 @@
 """ray-aks: settings → components → exports. Read top to bottom; each component is one concern."""
 
 import pulumi
-import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, resources
 
 import settings
@@ -10,6 +9,7 @@ from components.gpu import DevicePlugin, DevicePluginArgs
 from components.identity import Identity, IdentityArgs
 from components.kuberay import KubeRay, KubeRayArgs
 from components.network import Network, NetworkArgs
+from components.provider import kubernetes_provider
 from components.ray_cluster import RayCluster, RayClusterArgs
 from components.storage import Storage, StorageArgs
 from manifests import azure, commands
@@ -22,13 +22,15 @@ client = authorization.get_client_config_output()
 group = resources.ResourceGroup("ray-aks", location=s.location, tags=tags)
 net = Network("network", NetworkArgs(group.name, s.location, s.vnet_cidr, s.node_subnet_cidr, tags))
 cluster = Cluster("cluster", ClusterArgs(s, group.name, net.subnet_id, client, tags))
-store = Storage("storage", StorageArgs(s, net.subnet_id, tags))
+store = Storage("storage", StorageArgs(s, net.subnet_id, tags, subscription_id=client.subscription_id))
 identity = Identity("identity", IdentityArgs(
     s, group.name, cluster.oidc_issuer_url, store.container_ids, client.subscription_id, tags))
 
 # One Kubernetes provider, logged in through Entra ID, for every Kubernetes resource below.
 # cluster_identifier: a new kubeconfig (rotated credentials) updates the provider instead of replacing it.
-k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig, cluster_identifier=cluster.cluster_id)
+# deleteUnreachable stays unset (components/provider.py): `PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy`
+# then gets past an unreachable API server (README: Destroying).
+k8s_provider = kubernetes_provider("k8s", cluster.kubeconfig, cluster.cluster_id)
 
 # --- Kubernetes side -----------------------------------------------------------------------------------
 on_cluster = pulumi.ResourceOptions(provider=k8s_provider)

@@ -33,8 +33,11 @@ class Network(pulumi.ComponentResource):
             location=args.location,
             address_space={"address_prefixes": [args.vnet_cidr]},
             tags=args.tags,
-            # The subnet is its own resource below; don't let the VNet's inline list fight it.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+            # No `subnets` here and no ignore_changes: the subnet is its own resource below, and azure-native
+            # keeps sub-resources a VNet was not given. On update it reads the live `subnets` into the PUT
+            # (provider/pkg/provider/crud/crud.go MaintainSubResourcePropertiesIfNotSet), on refresh it leaves
+            # them out of the inputs (provider.go Read, resetUnsetSubResourceProperties).
+            opts=pulumi.ResourceOptions(parent=self),
         )
         subnet = network.Subnet(
             f"{name}-nodes",

@@ -257,6 +257,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "deleteBeforeReplace": request.deleteBeforeReplace,
                 "additionalSecretOutputs": list(request.additionalSecretOutputs),
                 "replaceOnChanges": list(request.replaceOnChanges),
+                "replaceWith": list(request.replace_with),
                 "customTimeouts": {"create": request.customTimeouts.create, "update": request.customTimeouts.update,
                                    "delete": request.customTimeouts.delete},
                 "aliases": [str(alias) for alias in request.aliases],

@@ -172,7 +172,8 @@ def test_gpu_pods_tolerate_every_taint_the_gpu_pool_can_carry(dev):
 def test_the_kubeconfig_comes_from_the_user_credentials_of_this_cluster_and_is_a_secret(dev):
     calls = [args for token, args in dev.invokes
              if token == "azure-native:containerservice:listManagedClusterUserCredentials"]
-    assert calls == [{"resourceGroupName": "ray-aks", "resourceName": dev.one(AKS).outputs["name"]}]
+    group = dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"]
+    assert calls == [{"resourceGroupName": group, "resourceName": dev.one(AKS).outputs["name"]}]
     assert "kubeconfig" in dev.secret_outputs
     assert "--login\n      - azurecli" in dev.stack_outputs["kubeconfig"]
     assert "devicecode" not in dev.stack_outputs["kubeconfig"]
@@ -221,7 +222,8 @@ def test_the_account_kind_follows_the_sku(record, sku, kind):
 
 def test_a_configured_account_name_is_used_and_an_empty_one_is_generated(record, dev):
     assert record({"storageAccountName": "rayaksdata042"}).one(ACCOUNT).inputs["accountName"] == "rayaksdata042"
-    assert "accountName" not in dev.one(ACCOUNT).inputs
+    generated = dev.one(ACCOUNT).inputs["accountName"]
+    assert generated.startswith("rayaksdev") and generated.isalnum() and len(generated) <= 24
 
 
 def test_soft_delete_keeps_blobs_and_containers_for_the_configured_days_and_versioning_is_off(record):
@@ -245,6 +247,7 @@ def test_data_outlives_destroy_in_a_resource_group_of_its_own(dev):
     assert data_group.parent == storage.urn
     for resource in [data_group, dev.one(ACCOUNT), *dev.of_type(CONTAINER)]:
         assert resource.options["retainOnDelete"] is True, resource.name
+        assert resource.options["protect"] is True, resource.name
     assert dev.one(ACCOUNT).inputs["resourceGroupName"] == data_group.outputs["name"]
     # The cluster's group is deleted with the stack, so the account must not live there.
     assert dev.one("azure-native:resources:ResourceGroup", "ray-aks").options["retainOnDelete"] in (None, False)
@@ -289,8 +292,9 @@ def test_the_stack_exports_what_a_platform_engineer_needs(dev):
     outputs = dev.stack_outputs
     assert {"resourceGroup", "clusterName", "kubeconfig", "oidcIssuerUrl", "storageAccount", "containers",
             "identityClientId", "getCredentialsCommand"} <= set(outputs)
+    group = dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"]
     assert outputs["getCredentialsCommand"].startswith(
-        f"az aks get-credentials --resource-group ray-aks --name {dev.one(AKS).outputs['name']}")
+        f"az aks get-credentials --resource-group {group} --name {dev.one(AKS).outputs['name']}")
 
 
 def test_every_azure_resource_that_takes_tags_is_tagged(record):

@@ -175,7 +175,8 @@ class AzureMocks(pulumi.runtime.Mocks):
             outputs = {**self.cloud.resources[resource_id], **outputs}
             operation = "import"
         elif old is not None:
-            operation = "update"
+            # RecordingMonitor marks it "replace" first when a replaceOnChanges input changed.
+            operation = self.operations.get((args.typ, args.name), "update")
         elif resource_id in self.cloud.resources and not singleton:
             raise ValueError(f"cannot create already existing resource '{resource_id}' "
                              f"({args.typ} {args.name!r}; azure-native refuses to adopt it: import it instead)")

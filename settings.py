@@ -188,7 +188,8 @@ class Settings(BaseModel):
     storage_sku: Literal[
         "Premium_LRS", "Premium_ZRS", "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS"
     ] = _setting(
-        "Premium_LRS", "Storage SKU; Premium_* is a BlockBlobStorage account (low latency for BlobFuse).",
+        "Premium_LRS", "Storage SKU; Premium_* is a BlockBlobStorage account (low latency for BlobFuse). Standard_* "
+        "<-> Premium_* needs a new account: refused while retainData protects it.",
         "Standard_ZRS",
     )
     soft_delete_days: int = Field(
@@ -196,7 +197,8 @@ class Settings(BaseModel):
         json_schema_extra={"example": 14},
     )
     retain_data: bool = _setting(
-        True, "Keep the storage account and its containers when the stack is destroyed.", True
+        True, "Protect the storage account, its containers and their resource group, and keep them when the "
+        "stack is destroyed (pulumi destroy --exclude-protected).", True
     )
     storage_allowed_ip_ranges: list[str] = _setting(
         [], "Public IPs or CIDRs (up to /30) allowed to reach the storage account besides the node subnet.",

@@ -165,7 +165,11 @@ class AzureMocks(pulumi.runtime.Mocks):
             raise ValueError("Azure would refuse this name:\n  " + "\n  ".join(errors))
         resource_id = arm_names.arm_id(args.typ, outputs, SUBSCRIPTION_ID)
         singleton = bool(rule.allowed) and len(rule.allowed) == 1
-        if args.resource_id:
+        if old is not None and old.id == resource_id:
+            # Already in the state: an import_ option is a no-op and this is a normal update.
+            # RecordingMonitor marks it "replace" first when a replaceOnChanges input changed.
+            operation = self.operations.get((args.typ, args.name), "update")
+        elif args.resource_id:
             if args.resource_id.lower() != resource_id.lower():
                 raise ValueError(f"{args.typ} {args.name!r}: import id {args.resource_id} is not the resource "
                                  f"its inputs name ({resource_id})")
@@ -174,9 +178,6 @@ class AzureMocks(pulumi.runtime.Mocks):
             # The engine imports, then updates the resource to the program's inputs (pulumi/docs#18198).
             outputs = {**self.cloud.resources[resource_id], **outputs}
             operation = "import"
-        elif old is not None:
-            # RecordingMonitor marks it "replace" first when a replaceOnChanges input changed.
-            operation = self.operations.get((args.typ, args.name), "update")
         elif resource_id in self.cloud.resources and not singleton:
             raise ValueError(f"cannot create already existing resource '{resource_id}' "
                              f"({args.typ} {args.name!r}; azure-native refuses to adopt it: import it instead)")

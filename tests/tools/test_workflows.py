@@ -130,3 +130,9 @@ def test_the_confirmation_step_passes_only_when_the_typed_name_is_the_stack(type
     assert (result.returncode == 0) == passes
     if not passes:
         assert "nothing destroyed" in result.stdout
+
+
+def test_destroy_leaves_the_protected_data_and_gets_past_an_unreachable_api_server():
+    step = step_using(load("pulumi.yml"), "pulumi", "pulumi/actions")
+    assert step["with"]["exclude-protected"] == "${{ inputs.command == 'destroy' }}"
+    assert step["env"]["PULUMI_K8S_DELETE_UNREACHABLE"] == "${{ inputs.command == 'destroy' }}"

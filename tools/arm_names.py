@@ -34,6 +34,8 @@ class NameRule:
     note: str = ""
     """Constraints the spec states only in words (its parameter description), checked all the same."""
     allowed: tuple[str, ...] = ()
+    global_name: bool = False
+    """The name is unique across Azure, not only under its parent (storage accounts: <name>.blob.core.windows.net)."""
     body_names: tuple[tuple[str, str], ...] = field(default=())
     """(list input, rule type) pairs: names inside the body that become resources of another rule's type."""
 
@@ -97,7 +99,8 @@ RULES: dict[str, NameRule] = {
         note="the configName description lists the supported values"),
     "azure-native:storage:StorageAccount": NameRule(
         _GROUP + "/providers/Microsoft.Storage/storageAccounts/{accountName}", "accountName",
-        _STORAGE + "storage.json", "2024-01-01", pattern=r"^[a-z0-9]+$", min_length=3, max_length=24),
+        _STORAGE + "storage.json", "2024-01-01", pattern=r"^[a-z0-9]+$", min_length=3, max_length=24,
+        global_name=True, note="StorageAccounts_CheckNameAvailability: the name is global"),
     "azure-native:storage:BlobServiceProperties": NameRule(
         _GROUP + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/{BlobServicesName}",
         "blobServicesName", _STORAGE + "blob.json", "2024-01-01", allowed=("default",),

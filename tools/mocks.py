@@ -181,6 +181,11 @@ class AzureMocks(pulumi.runtime.Mocks):
         elif resource_id in self.cloud.resources and not singleton:
             raise ValueError(f"cannot create already existing resource '{resource_id}' "
                              f"({args.typ} {args.name!r}; azure-native refuses to adopt it: import it instead)")
+        elif rule.global_name and any(
+                other.lower().endswith("/" + outputs[rule.name_param]) and other.split("/")[-2] == rule.path.split("/")[-2]
+                for other in self.cloud.resources):
+            raise ValueError(f"{args.typ} {args.name!r}: the name {outputs[rule.name_param]!r} is already taken "
+                             f"in Azure ({rule.note})")
         else:
             operation = "create"
         self.operations[(args.typ, args.name)] = operation

@@ -137,3 +137,11 @@ def test_the_kubernetes_provider_never_records_delete_unreachable(monkeypatch):
 
 def test_nor_does_it_record_false_which_would_stop_the_destroy_time_variable(dev):
     assert "deleteUnreachable" not in dev.one("pulumi:providers:kubernetes").inputs
+
+
+def test_a_storage_account_name_taken_in_another_resource_group_is_refused():
+    mocks = AzureMocks()
+    _register(mocks, "azure-native:storage:StorageAccount", "a", {"resourceGroupName": "one", "accountName": "rayaksdata042"})
+    with pytest.raises(ValueError, match="already taken"):
+        _register(AzureMocks(mocks.cloud), "azure-native:storage:StorageAccount", "b",
+                  {"resourceGroupName": "two", "accountName": "rayaksdata042"})

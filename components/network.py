@@ -34,9 +34,11 @@ class Network(pulumi.ComponentResource):
             address_space={"address_prefixes": [args.vnet_cidr]},
             tags=args.tags,
             # No `subnets` here and no ignore_changes: the subnet is its own resource below, and azure-native
-            # keeps sub-resources a VNet was not given. On update it reads the live `subnets` into the PUT
-            # (provider/pkg/provider/crud/crud.go MaintainSubResourcePropertiesIfNotSet), on refresh it leaves
-            # them out of the inputs (provider.go Read, resetUnsetSubResourceProperties).
+            # keeps sub-resources a VNet was not given. `subnets` holds Subnet bodies, a standalone resource,
+            # so it is generated as maintain-if-unset (provider/pkg/gen/properties.go genProperty): an update
+            # reads the live subnets into the PUT (provider/pkg/provider/crud/crud.go
+            # MaintainSubResourcePropertiesIfNotSet) and a refresh leaves them out of the inputs (provider.go
+            # Read, resetUnsetSubResourceProperties). ignore_changes would also hide real address-space diffs.
             opts=pulumi.ResourceOptions(parent=self),
         )
         subnet = network.Subnet(

@@ -38,7 +38,7 @@ class Network(pulumi.ComponentResource):
             # so it is generated as maintain-if-unset (provider/pkg/gen/properties.go genProperty): an update
             # reads the live subnets into the PUT (provider/pkg/provider/crud/crud.go
             # MaintainSubResourcePropertiesIfNotSet) and a refresh leaves them out of the inputs (provider.go
-            # Read, resetUnsetSubResourceProperties). ignore_changes would also hide real address-space diffs.
+            # Read, resetUnsetSubResourceProperties). ignore_changes on it only hid changes made to the list.
             opts=pulumi.ResourceOptions(parent=self),
         )
         subnet = network.Subnet(

@@ -116,7 +116,9 @@ RULES: dict[str, NameRule] = {
         "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/"
         "authorization-RoleAssignmentsCalls.json", "2022-04-01",
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        autoname="uuid", note="RoleAssignmentNameParameter: 'It can be any valid GUID'"),
+        autoname="uuid",
+        note="RoleAssignmentNameParameter: 'It can be any valid GUID'; azure-native autonames it with a GUID "
+             "(pulumi-azure-native#582, #625)"),
 }
 
 

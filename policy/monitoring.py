@@ -26,8 +26,10 @@ def aks_monitoring_on(resource_type: str, props: Mapping, config: Mapping) -> li
     omsagent = policies.lookup(props, "addonProfiles.omsagent", {})
     if policies.is_unknown(omsagent):
         return errors
-    errors += policies._require(props, "addonProfiles.omsagent.enabled", [True],
-                                "enable the omsagent add-on (Container Insights)")
+    addon = policies._require(props, "addonProfiles.omsagent.enabled", [True],
+                              "enable the omsagent add-on (Container Insights)")
+    if addon:
+        return errors + addon
     aad = policies.lookup(props, "addonProfiles.omsagent.config.useAADAuth")
     # Add-on config values are strings ("true"), as the Azure CLI writes them.
     if not policies.is_unknown(aad) and str(aad).lower() != "true":

@@ -73,6 +73,7 @@ class Monitoring(pulumi.ComponentResource):
 
         workspace = dashboard.Grafana(
             f"{name}-grafana",
+            workspace_name=monitoring.grafana_name(pulumi.get_project(), pulumi.get_stack()),
             sku={"name": "Standard"},
             identity={"type": "SystemAssigned"},
             properties=monitoring.grafana_properties(prometheus.id),

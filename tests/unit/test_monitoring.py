@@ -217,6 +217,17 @@ def test_the_trials_alert_matches_a_tune_trials_train_task_and_nothing_else():
 
 # --- Grafana and logs ----------------------------------------------------------------------------------
 
+@given(st.from_regex(r"[A-Za-z0-9_.-]{1,60}", fullmatch=True))
+def test_grafanas_name_always_meets_azures_rule(stack):
+    name = monitoring.grafana_name("ray-aks", stack)
+    assert re.fullmatch(r"[a-z][a-z0-9-]{0,21}[a-z0-9]", name), name
+
+
+def test_grafanas_name_is_the_project_and_stack():
+    assert monitoring.grafana_name("ray-aks", "dev") == "ray-aks-dev"
+    assert monitoring.grafana_name("ray-aks", "Team_A.prod") == "ray-aks-team-a-prod"
+
+
 def test_grafana_takes_entra_id_sign_in_only_and_reads_the_prometheus_workspace():
     properties = monitoring.grafana_properties("amw-id")
     assert properties["api_key"] == "Disabled"

@@ -163,23 +163,18 @@ class ClusterMonitoring(pulumi.ComponentResource):
         super().__init__("ray-aks:monitoring:ClusterMonitoring", name, None, opts)
         s, m = args.settings, args.monitoring
         child = pulumi.ResourceOptions(parent=self)
-        # Named as prometheus-collector's template names it: MSProm-<cluster location>-<cluster name>.
-        monitor.DataCollectionRuleAssociation(
-            f"{name}-prometheus-dcra",
-            association_name=pulumi.Output.concat("MSProm-", s.location, "-", args.cluster_name),
-            resource_uri=args.cluster_id,
-            data_collection_rule_id=m.prometheus_rule_id,
-            description="Managed Prometheus of this cluster; deleting it stops metric collection.",
-            opts=child,
+        associations = (
+            # Named as prometheus-collector's template names it: MSProm-<cluster location>-<cluster name>.
+            ("prometheus", pulumi.Output.concat("MSProm-", s.location, "-", args.cluster_name),
+             m.prometheus_rule_id, "Managed Prometheus of this cluster; deleting it stops metric collection."),
+            ("container-insights", monitoring.CONTAINER_INSIGHTS_ASSOCIATION, m.container_insights_rule_id,
+             "Container Insights of this cluster; deleting it stops log collection."),
         )
-        monitor.DataCollectionRuleAssociation(
-            f"{name}-container-insights-dcra",
-            association_name=monitoring.CONTAINER_INSIGHTS_ASSOCIATION,
-            resource_uri=args.cluster_id,
-            data_collection_rule_id=m.container_insights_rule_id,
-            description="Container Insights of this cluster; deleting it stops log collection.",
-            opts=child,
-        )
+        for kind, association, rule_id, description in associations:
+            monitor.DataCollectionRuleAssociation(
+                f"{name}-{kind}-dcra", association_name=association, resource_uri=args.cluster_id,
+                data_collection_rule_id=rule_id, description=description, opts=child,
+            )
         alertsmanagement.PrometheusRuleGroup(
             f"{name}-alerts",
             resource_group_name=args.resource_group_name,

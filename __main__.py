@@ -8,11 +8,13 @@ from components.cluster import Cluster, ClusterArgs
 from components.gpu import DevicePlugin, DevicePluginArgs
 from components.identity import Identity, IdentityArgs
 from components.kuberay import KubeRay, KubeRayArgs
+from components.monitoring import (ClusterMonitoring, ClusterMonitoringArgs, Monitoring, MonitoringArgs,
+                                   ScrapeTargets, ScrapeTargetsArgs)
 from components.network import Network, NetworkArgs
 from components.provider import kubernetes_provider
 from components.ray_cluster import RayCluster, RayClusterArgs
 from components.storage import Storage, StorageArgs
-from manifests import azure, commands
+from manifests import azure, commands, monitoring
 
 s = settings.from_pulumi_config()  # stops here, before any resource, on bad config
 tags = s.tags(pulumi.get_stack())
@@ -21,7 +23,13 @@ client = authorization.get_client_config_output()
 # --- Azure side ----------------------------------------------------------------------------------------
 group = resources.ResourceGroup("ray-aks", location=s.location, tags=tags)
 net = Network("network", NetworkArgs(group.name, s.location, s.vnet_cidr, s.node_subnet_cidr, tags))
-cluster = Cluster("cluster", ClusterArgs(s, group.name, net.subnet_id, client, tags))
+# Observability (`monitoring`, on by default): its workspaces exist before the cluster, which points at them.
+observe = Monitoring("monitoring", MonitoringArgs(s, group.name, client, tags)) if s.monitoring else None
+cluster = Cluster("cluster", ClusterArgs(s, group.name, net.subnet_id, client, tags,
+                                         observe.cluster_profile if observe else None))
+if observe:
+    ClusterMonitoring("cluster-monitoring", ClusterMonitoringArgs(
+        s, observe, group.name, cluster.cluster_id, cluster.cluster_name, tags))
 store = Storage("storage", StorageArgs(s, net.subnet_id, tags, subscription_id=client.subscription_id))
 identity = Identity("identity", IdentityArgs(
     s, group.name, cluster.oidc_issuer_url, store.container_ids, client.subscription_id, tags))
@@ -48,6 +56,8 @@ ray = RayCluster("ray", RayClusterArgs(
     identity_client_id=identity.client_id,
     tenant_id=client.tenant_id,
 ), on_cluster)
+if observe:
+    ScrapeTargets("metrics", ScrapeTargetsArgs(s, kuberay.ray_namespace_resource, cluster.gpu_pool), on_cluster)
 
 # --- Outputs -------------------------------------------------------------------------------------------
 pulumi.export("resourceGroup", group.name)
@@ -70,3 +80,7 @@ pulumi.export("authTokenCommand", pulumi.Output.all(ray.namespace, ray.cluster_n
     lambda names: commands.read_auth_token(*names)))
 pulumi.export("jobSubmitCommand", pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
     lambda names: commands.job_submit(*names, s.datasets_mount_path, s.results_mount_path)))
+if observe:
+    pulumi.export("grafanaUrl", observe.grafana_url)
+    pulumi.export("logQueryCommand", observe.log_analytics_customer_id.apply(
+        lambda workspace: monitoring.log_query_command(workspace, s.ray_namespace)))

@@ -253,10 +253,34 @@ class Settings(BaseModel):
     results_mount_path: str = _setting("/mnt/results", "Where the results container is mounted in Ray pods.",
                                        "/mnt/results")
 
+    # --- Monitoring ------------------------------------------------------------------------------------
+    monitoring: bool = _setting(
+        True, "Azure Monitor managed Prometheus, Container Insights, Managed Grafana with Ray's and a GPU "
+        "dashboard, the DCGM exporter and alert rules; false leaves all of it out.", True,
+    )
+    log_retention_days: int = Field(
+        default=30, ge=30, le=730,
+        description="Days the Log Analytics workspace keeps container logs, events and syslog (30 to 730).",
+        json_schema_extra={"example": 90},
+    )
+    grafana_admin_group_object_ids: list[str] = _setting(
+        [], "Entra ID group object ids that get the Grafana Admin role on the Managed Grafana instance.",
+        ["00000000-0000-0000-0000-000000000000"],
+    )
+    grafana_viewer_group_object_ids: list[str] = _setting(
+        [], "Entra ID group object ids that get the Grafana Viewer role on the Managed Grafana instance.",
+        ["00000000-0000-0000-0000-000000000000"],
+    )
+    deployer_principal_type: Literal["User", "ServicePrincipal"] = _setting(
+        "User", "What runs `pulumi up`: a User (az login) or a ServicePrincipal (CI); it becomes Grafana "
+        "Editor so it can load the dashboards.", "ServicePrincipal",
+    )
+
     # --- Validation of single fields -------------------------------------------------------------------
     @field_validator(
         "availability_zones", "extra_tags", "api_server_authorized_ip_ranges", "admin_group_object_ids",
-        "storage_allowed_ip_ranges", mode="before",
+        "storage_allowed_ip_ranges", "grafana_admin_group_object_ids", "grafana_viewer_group_object_ids",
+        mode="before",
     )
     @classmethod
     def _json_list(cls, value: Any) -> Any:
@@ -342,7 +366,7 @@ class Settings(BaseModel):
                 raise ValueError(f"{cidr!r} is not a public range; storage IP rules take public addresses only")
         return value
 
-    @field_validator("admin_group_object_ids")
+    @field_validator("admin_group_object_ids", "grafana_admin_group_object_ids", "grafana_viewer_group_object_ids")
     @classmethod
     def _uuids(cls, value: list[str]) -> list[str]:
         bad = [item for item in value if not _UUID.fullmatch(item)]

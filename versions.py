@@ -23,3 +23,9 @@ KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"
 NVIDIA_DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
 NVIDIA_DEVICE_PLUGIN_VERSION = "0.20.0"
 NVIDIA_DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
+
+# NVIDIA DCGM exporter: per-GPU utilisation, memory, power and errors for Prometheus (chart 4.8.2 ships
+# exporter image 4.5.3-4.8.2; NVIDIA/dcgm-exporter deployment/Chart.yaml at tag 4.5.3-4.8.2).
+DCGM_EXPORTER_CHART = "dcgm-exporter"
+DCGM_EXPORTER_VERSION = "4.8.2"
+DCGM_EXPORTER_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"

@@ -24,6 +24,9 @@ class ClusterArgs:
     client_config: pulumi.Output[authorization.GetClientConfigResult]
     """Who runs `pulumi up`: becomes cluster admin."""
     tags: dict[str, str]
+    monitoring: dict | None = None
+    """ManagedCluster keyword arguments for managed Prometheus and Container Insights
+    (Monitoring.cluster_profile, from manifests/monitoring.py); None leaves both off."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -103,6 +106,7 @@ class Cluster(pulumi.ComponentResource):
                 "node_taints": [pools.taint_string(pools.SYSTEM_TAINT)],
             }],
             tags=args.tags,
+            **(args.monitoring or {}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_join]),
         )
 

@@ -8,7 +8,7 @@ controllers/ray/utils/validation.go); tests validate the manifest against the v1
 from __future__ import annotations
 
 import versions
-from manifests import pools, volumes, workload_identity
+from manifests import monitoring, pools, volumes, workload_identity
 from settings import Settings, vm_vcpus
 
 API_VERSION = "ray.io/v1"
@@ -105,7 +105,8 @@ def raycluster_manifest(settings: Settings) -> dict:
             node_selector=pools.cpu_node_selector(),
             ports=[{"name": "gcs-server", "containerPort": GCS_PORT},
                    {"name": "dashboard", "containerPort": DASHBOARD_PORT},
-                   {"name": "client", "containerPort": CLIENT_PORT}],
+                   {"name": "client", "containerPort": CLIENT_PORT},
+                   *monitoring.head_metrics_ports()],
         ),
     }
     cpu_workers = {

@@ -3,10 +3,11 @@ mandatory: a violation fails the preview or stops the update. docs/pull-requests
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
+import monitoring
 import policies
 
 PolicyPack(
     name="ray-aks-baseline",
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=policies.POLICIES,
+    policies=policies.POLICIES + monitoring.POLICIES,
 )

@@ -214,6 +214,14 @@ class AzureMocks(pulumi.runtime.Mocks):
                     i: {"clientId": _uuid("client", i), "principalId": _uuid("principal", i)}
                     for i in identity["userAssignedIdentities"]}
             outputs["identity"] = identity
+        if args.inputs.get("identity", {}).get("type") == "SystemAssigned":
+            outputs["identity"] = {**args.inputs["identity"], "principalId": _uuid("principal", args.name),
+                                   "tenantId": TENANT_ID}
+        if args.typ == "azure-native:dashboard:Grafana":
+            outputs["properties"] = {**args.inputs.get("properties", {}),
+                                     "endpoint": f"https://{args.name}-mock.eus2.grafana.azure.com"}
+        elif args.typ == "azure-native:operationalinsights:Workspace":
+            outputs["customerId"] = _uuid("workspace", args.name)
         outputs.setdefault("name", name)
         return resource_id, outputs
 
@@ -222,6 +230,8 @@ class AzureMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:authorization:getClientConfig":
             return {"clientId": _uuid("client", "caller"), "objectId": CALLER_OBJECT_ID,
                     "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}, []
+        if args.token == "azure-native:authorization:getClientToken":
+            return {"token": f"mock-token-for-{args.args.get('endpoint') or 'arm'}"}, []
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             value = base64.b64encode(yaml.safe_dump(USER_KUBECONFIG).encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []

@@ -17,7 +17,7 @@ from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
-from policy import policies
+from policy import monitoring, policies
 from tools.mocks import PROJECT_DIR
 
 PACK = PROJECT_DIR / "policy"
@@ -59,7 +59,7 @@ GPU_POOL = {"vmSize": "Standard_NC8as_T4_v3", "mode": "User", "enableAutoScaling
 def test_the_pack_describes_itself_with_every_policy_mandatory(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "ray-aks-baseline"
-    assert [p.name for p in info.policies] == [p.name for p in policies.POLICIES]
+    assert [p.name for p in info.policies] == [p.name for p in policies.POLICIES + monitoring.POLICIES]
     assert {p.enforcementLevel for p in info.policies} == {proto.MANDATORY}
     gpu = next(p for p in info.policies if p.name == "gpu-pool-autoscales-from-zero")
     assert gpu.configSchema.properties["maxNodes"]["default"] == 8

@@ -8,7 +8,7 @@ import pytest
 
 import versions
 from manifests import pools
-from manifests.raycluster import CPU_GROUP, GPU_GROUP
+from manifests.raycluster import CPU_GROUP, DASHBOARD_PORT, GPU_GROUP
 from settings import DATASETS_CONTAINER, RESULTS_CONTAINER
 from tools.mocks import Recording, run_program, stack_config
 from workloads import defaults
@@ -76,10 +76,11 @@ def test_every_kubernetes_resource_uses_the_provider_built_from_this_cluster(dev
         assert dev.provider_of(resource) is provider, resource.name
 
 
-def test_the_kubernetes_side_is_three_components_each_with_its_own_children(dev):
+def test_the_kubernetes_side_is_four_components_each_with_its_own_children(dev):
     components = {r.type: r for r in dev.resources.values() if r.type in (
-        "ray-aks:gpu:DevicePlugin", "ray-aks:kuberay:KubeRay", "ray-aks:ray:RayCluster")}
-    assert len(components) == 3
+        "ray-aks:gpu:DevicePlugin", "ray-aks:kuberay:KubeRay", "ray-aks:ray:RayCluster",
+        "ray-aks:monitoring:ScrapeTargets")}
+    assert len(components) == 4
     for resource in kubernetes_resources(dev):
         assert dev.by_urn(resource.parent) in components.values(), resource.name
 
@@ -111,8 +112,11 @@ def test_the_operator_watches_exactly_the_namespace_the_ray_cluster_lives_in(dev
 
 def test_only_the_operators_namespace_is_let_in_to_the_dashboard(dev):
     operator_ns = chart(dev, versions.KUBERAY_CHART).inputs["namespace"]
+    # Rules that open the dashboard's port (or every port); the metrics scraper's opens other ports only.
     peers = [peer for policy in dev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-             for rule in policy.inputs["spec"]["ingress"] for peer in rule["from"] if "namespaceSelector" in peer]
+             for rule in policy.inputs["spec"]["ingress"]
+             if not rule.get("ports") or any(p["port"] == DASHBOARD_PORT for p in rule["ports"])
+             for peer in rule["from"] if "namespaceSelector" in peer]
     assert [p["namespaceSelector"]["matchLabels"] for p in peers] == [
         {"kubernetes.io/metadata.name": operator_ns}]
 

@@ -132,6 +132,12 @@ class AzureMocks(pulumi.runtime.Mocks):
                     i: {"clientId": _uuid("client", i), "principalId": _uuid("principal", i)}
                     for i in identity["userAssignedIdentities"]}
             outputs["identity"] = identity
+            # AKS makes the kubelet identity itself when the cluster names none.
+            outputs["identityProfile"] = {"kubeletidentity": {
+                "objectId": _uuid("principal", f"{args.name}-kubelet"), "clientId": _uuid("client", f"{args.name}-kubelet"),
+                "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/mock/kubelet/{args.name}"}}
+        elif args.typ == "azure-native:containerregistry:Registry":
+            outputs["loginServer"] = f"{args.inputs.get('registryName', name).lower()}.azurecr.io"
         outputs.setdefault("name", name)
         return resource_id, outputs
 

@@ -137,7 +137,8 @@ class AzureMocks(pulumi.runtime.Mocks):
                 "objectId": _uuid("principal", f"{args.name}-kubelet"), "clientId": _uuid("client", f"{args.name}-kubelet"),
                 "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/mock/kubelet/{args.name}"}}
         elif args.typ == "azure-native:containerregistry:Registry":
-            outputs["loginServer"] = f"{args.inputs.get('registryName', name).lower()}.azurecr.io"
+            name = args.inputs.get("registryName", name)
+            outputs["loginServer"] = f"{name.lower()}.azurecr.io"
         outputs.setdefault("name", name)
         return resource_id, outputs
 
@@ -250,12 +251,14 @@ def _as_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def run_program(config: dict[str, str] | None = None, stack: str = "dev", preview: bool = False) -> Recording:
+def run_program(config: dict[str, str] | None = None, stack: str = "dev", preview: bool = False,
+                mocks: AzureMocks | None = None) -> Recording:
     """Run __main__.py under mocks with the given config (default: the stack's) and return the recording.
 
-    Errors the program raises (bad settings included) propagate unchanged.
+    Errors the program raises (bad settings included) propagate unchanged. `mocks`: an AzureMocks
+    subclass that answers some resources differently (e.g. a RayJob's final status).
     """
-    mocks = AzureMocks()
+    mocks = mocks or AzureMocks()
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

@@ -66,9 +66,9 @@ def check(path: Path, expected: SourceFile) -> None:
                           f"{expected.size} bytes, sha256 {expected.sha256}")
 
 
-def verify(directory: Path) -> None:
+def verify(directory: Path, files: Sequence[SourceFile] = FILES) -> None:
     """Every source file is in `directory` and is the published one."""
-    for expected in FILES:
+    for expected in files:
         check(directory / expected.name, expected)
 
 
@@ -102,7 +102,8 @@ def fetch(directory: Path, mirrors: Sequence[str] = MIRRORS, timeout: float = 60
     return directory
 
 
-def seed(data_dir: Path, source_dir: Path) -> list[Path]:
+def seed(data_dir: Path, source_dir: Path, files: Sequence[SourceFile] = FILES,
+         sizes: dict[str, int] = SPLIT_SIZES) -> list[Path]:
     """Fill `<data_dir>/mnist` with the full MNIST from verified source files, once.
 
     Returns the packs written: none when valid packs of the full dataset are already there, so running it
@@ -110,18 +111,18 @@ def seed(data_dir: Path, source_dir: Path) -> list[Path]:
     """
     from workloads import data  # numpy; not needed to fetch
 
-    if _full_packs(data_dir, data):
+    if _full_packs(data_dir, data, sizes):
         return []
-    verify(source_dir)
+    verify(source_dir, files)
     written = data.prepare(data_dir, source_dir, force=True)
-    if not _full_packs(data_dir, data):
-        raise SourceError(f"{data_dir / 'mnist'}: the packs written do not hold {SPLIT_SIZES} digits")
+    if not _full_packs(data_dir, data, sizes):
+        raise SourceError(f"{data_dir / 'mnist'}: the packs written do not hold {sizes} digits")
     return written
 
 
-def _full_packs(data_dir: Path, data) -> bool:
+def _full_packs(data_dir: Path, data, sizes: dict[str, int]) -> bool:
     try:
-        for split, size in SPLIT_SIZES.items():
+        for split, size in sizes.items():
             path = data.pack_path(data_dir, split)
             if len(data.decode_pack(path.read_bytes(), str(path))) != size:
                 return False

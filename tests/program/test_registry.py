@@ -117,3 +117,27 @@ def test_a_failed_sweep_fails_up_with_the_jobs_message():
               "message": "Job entrypoint command failed with exit code 1"}
     with pytest.raises(rayjob.SweepFailed, match="exit code 1"):
         run_program(stack_config("dev", {"sweepOnUp": True}), mocks=_EndedSweep(status))
+
+
+# --- python -m images: what the `up` workflow runs before the update -----------------------------------
+
+def test_the_targeted_update_creates_the_registry_and_only_what_it_needs(dev):
+    from images.__main__ import registry_targets
+
+    targets = registry_targets(dev)
+    types = sorted(urn.split("::")[2].rsplit("$", 1)[-1] for urn in targets)
+    assert types == ["azure-native:containerregistry:Registry", "azure-native:resources:ResourceGroup"]
+    assert all(urn.startswith("urn:pulumi:dev::ray-aks::") and "pulumi:pulumi:Stack" not in urn for urn in targets)
+
+
+def test_the_build_command_comes_from_the_registry_in_the_stacks_state(dev):
+    from images.__main__ import build_command_from_state
+    from settings import parse
+
+    acr = dev.one(ACR)
+    state = {"deployment": {"resources": [
+        {"type": "azure-native:resources:ResourceGroup", "outputs": {"name": "rg"}},
+        {"type": ACR, "outputs": {"name": acr.outputs["name"], "loginServer": acr.outputs["loginServer"]}}]}}
+    assert build_command_from_state(state, parse(stack_config("dev"))) == dev.stack_outputs["imageBuildCommand"]
+    with pytest.raises(SystemExit, match="targeted"):
+        build_command_from_state({"deployment": {"resources": []}}, parse(stack_config("dev")))

@@ -130,3 +130,15 @@ def test_the_confirmation_step_passes_only_when_the_typed_name_is_the_stack(type
     assert (result.returncode == 0) == passes
     if not passes:
         assert "nothing destroyed" in result.stdout
+
+
+def test_up_builds_the_workload_images_into_the_registry_before_the_update():
+    assert load("up.yml")["jobs"]["up"]["with"]["images"] is True
+    pulumi = load("pulumi.yml")
+    names = [s.get("name", s.get("uses", "")) for s in steps(pulumi, "pulumi")]
+    build = next(i for i, s in enumerate(steps(pulumi, "pulumi")) if "python -m images targets" in s.get("run", ""))
+    update = names.index(next(n for n in names if n.startswith("pulumi/actions@")))
+    assert build < update
+    script = steps(pulumi, "pulumi")[build]["run"]
+    assert script.index("pulumi up") < script.index("python -m images build-command")
+    assert steps(pulumi, "pulumi")[build]["if"] == "inputs.images"

@@ -45,7 +45,7 @@ CONFIG_CHANGES = {
         {}, {"azure-required-tags": {"requiredTags": ["owner"]}},
         [("azure-required-tags", name, "tags lack ['owner']") for name in (
             "cluster-aks", "cluster-control-plane", "cluster-cpu", "cluster-gpu", "identity-ray", "network-vnet",
-            "ray-aks", "storage-account", "storage-rg")]),
+            "ray-aks", "registry-acr", "storage-account", "storage-rg")]),
     "a tag from config satisfies the pack's config": (
         {"extraTags": ["owner=ml-platform"]}, {"azure-required-tags": {"requiredTags": ["owner"]}}, []),
 }

@@ -13,7 +13,10 @@ from components.monitoring import (ClusterMonitoring, ClusterMonitoringArgs, Mon
 from components.network import Network, NetworkArgs
 from components.provider import kubernetes_provider
 from components.ray_cluster import RayCluster, RayClusterArgs
+from components.registry import Registry, RegistryArgs
+from components.seed import Seed, SeedArgs
 from components.storage import Storage, StorageArgs
+from components.sweep import Sweep, SweepArgs
 from manifests import azure, commands, monitoring
 
 s = settings.from_pulumi_config()  # stops here, before any resource, on bad config
@@ -33,6 +36,8 @@ if observe:
 store = Storage("storage", StorageArgs(s, net.subnet_id, tags, subscription_id=client.subscription_id))
 identity = Identity("identity", IdentityArgs(
     s, group.name, cluster.oidc_issuer_url, store.container_ids, client.subscription_id, tags))
+image_registry = Registry("registry", RegistryArgs(
+    s, group.name, cluster.kubelet_object_id, client.subscription_id, tags))
 
 # One Kubernetes provider, logged in through Entra ID, for every Kubernetes resource below.
 # cluster_identifier: a new kubeconfig (rotated credentials) updates the provider instead of replacing it.
@@ -55,9 +60,14 @@ ray = RayCluster("ray", RayClusterArgs(
     storage_account=store.account_name,
     identity_client_id=identity.client_id,
     tenant_id=client.tenant_id,
+    image_registry=image_registry.login_server,
+    registry=image_registry,
 ), on_cluster)
 if observe:
     ScrapeTargets("metrics", ScrapeTargetsArgs(s, kuberay.ray_namespace_resource, cluster.gpu_pool), on_cluster)
+# The datasets container gets the full MNIST once; the sweep (sweepOnUp) runs after it.
+seed = Seed("seed", SeedArgs(s, image_registry.login_server, depends_on=[ray, image_registry]), on_cluster)
+sweep = Sweep("sweep", SweepArgs(s, depends_on=[ray, seed]), on_cluster) if s.sweep_on_up else None
 
 # --- Outputs -------------------------------------------------------------------------------------------
 pulumi.export("resourceGroup", group.name)
@@ -84,3 +94,11 @@ if observe:
     pulumi.export("grafanaUrl", observe.grafana_url)
     pulumi.export("logQueryCommand", observe.log_analytics_customer_id.apply(
         lambda workspace: monitoring.log_query_command(workspace, s.ray_namespace)))
+pulumi.export("registryName", image_registry.name)
+pulumi.export("registryLoginServer", image_registry.login_server)
+pulumi.export("imageBuildCommand", image_registry.build_command)
+pulumi.export("seedJob", seed.job_name)
+if sweep is not None:
+    pulumi.export("sweepRayJob", sweep.job_name)
+    # Resolving this fails `pulumi up` with the RayJob's message when the sweep did not succeed.
+    pulumi.export("sweepResult", sweep.result)

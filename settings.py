@@ -7,7 +7,9 @@ with one message that names the key, the bad value and a valid example.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import ipaddress
 import json
 import re
@@ -218,10 +220,14 @@ class Settings(BaseModel):
         "ray-workload", "Service account of every Ray pod (federated with the managed identity).", "ray-workload"
     )
     ray_cluster_name: str = _setting("ray-tune", "Name of the RayCluster resource.", "ray-tune")
-    ray_image: str = _setting(versions.RAY_IMAGE, "Image of the Ray head and CPU workers; tag = Ray version.",
-                              versions.RAY_IMAGE)
-    ray_gpu_image: str = _setting(versions.RAY_GPU_IMAGE, "Image of the GPU workers; tag = Ray version.",
-                                  versions.RAY_GPU_IMAGE)
+    ray_image: str = _setting(
+        versions.WORKLOAD_IMAGE,
+        "Image of the Ray head, CPU workers and the data seed job: repository:tag in the stack's registry "
+        "(built by the imageBuildCommand output); tag = Ray version.", versions.WORKLOAD_IMAGE)
+    ray_gpu_image: str = _setting(
+        versions.WORKLOAD_GPU_IMAGE,
+        "Image of the GPU workers: repository:tag in the stack's registry; tag = Ray version.",
+        versions.WORKLOAD_GPU_IMAGE)
     ray_head_cpus: int = Field(
         default=2, ge=1, le=64, description="CPU request and limit of the Ray head (it runs no tasks).",
         json_schema_extra={"example": 2},
@@ -274,13 +280,30 @@ class Settings(BaseModel):
     deployer_principal_type: Literal["User", "ServicePrincipal"] = _setting(
         "User", "What runs `pulumi up`: a User (az login) or a ServicePrincipal (CI); it becomes Grafana "
         "Editor so it can load the dashboards.", "ServicePrincipal",
+    # --- Registry and sweep ----------------------------------------------------------------------------
+    registry_name: str = _setting(
+        "", "Container registry name (5-50 letters and digits, globally unique); empty: derived from the "
+        "project, stack and subscription.", "rayaksdev042")
+    registry_sku: Literal["Basic", "Standard", "Premium"] = _setting(
+        "Standard", "Container registry SKU (Standard: 100 GiB, room for both workload images).", "Premium")
+    sweep_on_up: bool = _setting(
+        False, "Run the sweep as a KubeRay RayJob during `pulumi up` and wait for it to end (off: submit it "
+        "yourself with the jobSubmitCommand output).", True)
+    sweep_args: list[str] = _setting(
+        ["--name", "mnist-sweep"], "Flags of `python -m workloads.tune` for the declarative sweep "
+        "(--data-dir and --storage-path come from the mount paths). A change runs a new sweep.",
+        ["--name", "mnist-a100", "--num-samples", "32", "--gpus-per-trial", "0.25"])
+    sweep_deadline_seconds: int = Field(
+        default=21600, ge=600, le=604800,
+        description="activeDeadlineSeconds of the sweep's RayJob: KubeRay stops it and `pulumi up` fails after this.",
+        json_schema_extra={"example": 43200},
     )
 
     # --- Validation of single fields -------------------------------------------------------------------
     @field_validator(
         "availability_zones", "extra_tags", "api_server_authorized_ip_ranges", "admin_group_object_ids",
         "storage_allowed_ip_ranges", "grafana_admin_group_object_ids", "grafana_viewer_group_object_ids",
-        mode="before",
+        "sweep_args", mode="before",
     )
     @classmethod
     def _json_list(cls, value: Any) -> Any:
@@ -432,12 +455,43 @@ class Settings(BaseModel):
     def _ray_image(cls, value: str) -> str:
         name, _, tag = value.rpartition(":")
         if not name or "/" in tag:
-            raise ValueError(f"{value!r} has no tag; pin it, e.g. {versions.RAY_IMAGE}")
+            raise ValueError(f"{value!r} has no tag; pin it, e.g. {versions.WORKLOAD_IMAGE}")
+        first = name.split("/")[0]
+        if "/" in name and ("." in first or ":" in first or first == "localhost"):
+            raise ValueError(f"{value!r} names a registry ({first}); give repository:tag, the stack's registry "
+                             "is put in front")
         if tag.split("-")[0] != versions.RAY_VERSION:
             raise ValueError(
                 f"{value!r} is tagged {tag!r}, which disagrees with Ray {versions.RAY_VERSION} "
                 "(rayVersion and the workload's Ray)"
             )
+        return value
+
+    @field_validator("registry_name")
+    @classmethod
+    def _registry_name(cls, value: str) -> str:
+        # ACR: 5-50 alphanumerics (learn.microsoft.com/azure/container-registry/container-registry-get-started-portal).
+        if value and not re.fullmatch(r"[a-zA-Z0-9]{5,50}", value):
+            raise ValueError(f"{value!r} breaks Azure's rule: 5-50 characters, letters and digits only")
+        return value
+
+    @field_validator("sweep_args")
+    @classmethod
+    def _sweep_args(cls, value: list[str]) -> list[str]:
+        from workloads import tune  # the CLI's own parser decides; no Ray is imported
+
+        owned = [arg for arg in value if arg.split("=")[0] in ("--data-dir", "--storage-path", "--local")]
+        if owned:
+            raise ValueError(f"{owned[0]!r} is set by the stack (the mount paths); leave it out")
+        stderr = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(stderr):
+                parsed = tune.build_parser().parse_args(value)
+        except SystemExit:
+            raise ValueError(f"{value!r} is refused by `python -m workloads.tune`: "
+                             f"{stderr.getvalue().strip().splitlines()[-1]}") from None
+        if parsed.name is None:
+            raise ValueError(f"{value!r} has no --name; the sweep's results go to <resultsMountPath>/<name>")
         return value
 
     @field_validator("datasets_mount_path", "results_mount_path")

@@ -8,8 +8,28 @@ the Ray images here, the RayCluster's ``rayVersion`` and the workload's Ray all 
 RAY_VERSION = "2.60.0"
 # The images' Python must match the job's: `ray job submit` pickles the driver's functions.
 RAY_PYTHON_TAG = "py311"
-RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-{RAY_PYTHON_TAG}"
-RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-{RAY_PYTHON_TAG}-gpu"
+# The upstream Ray images the workload images are built FROM (images/Dockerfile). They reach the stack's
+# registry by `az acr import` (manifests/registry.py), so no node ever pulls from Docker Hub.
+RAY_BASE_REPOSITORY = "rayproject/ray"
+RAY_IMAGE = f"{RAY_BASE_REPOSITORY}:{RAY_VERSION}-{RAY_PYTHON_TAG}"
+RAY_GPU_IMAGE = f"{RAY_BASE_REPOSITORY}:{RAY_VERSION}-{RAY_PYTHON_TAG}-gpu"
+# The workload images every Ray pod runs: repository:tag in the stack's registry, tag = the base's tag.
+WORKLOAD_REPOSITORY = "ray-aks/workload"
+WORKLOAD_IMAGE = f"{WORKLOAD_REPOSITORY}:{RAY_IMAGE.split(':')[1]}"
+WORKLOAD_GPU_IMAGE = f"{WORKLOAD_REPOSITORY}:{RAY_GPU_IMAGE.split(':')[1]}"
+
+# torch wheels, from PyTorch's own indexes (the version is requirements.txt's torch pin).
+# CPU image: the CPU build (no CUDA libraries, ~0.2 GB instead of ~2.7 GB).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# GPU image: CUDA 12.6. AKS installs the NVIDIA driver for `gpuProfile.driver: Install` from its node
+# image: R580 (aks-gpu-cuda-lts 580.159.04) for the NC/ND compute sizes and R570 (aks-gpu-grid
+# 570.211.01) for the NVads A10 sizes (Azure/AgentBaker parts/common/components.json,
+# GPUContainerImages). R570 runs CUDA <= 12.8, so the PyPI default torch 2.13.0 (cu130, CUDA_STABLE
+# "13.0") would leave `torch.cuda.is_available()` false there; torch 2.13.0 also ships cu126, cu129,
+# cu132 (pytorch v2.13.0 .github/scripts/generate_binary_build_matrix.py). cu126 runs on both drivers
+# and, unlike cu129/cu130, still has Volta (V100, NCv3) kernels.
+TORCH_CUDA = "cu126"
+TORCH_GPU_INDEX = f"https://download.pytorch.org/whl/{TORCH_CUDA}"
 
 # AKS: a minor version AKS supports; kubernetes-validate checks our core objects against its schemas.
 KUBERNETES_VERSION = "1.34"

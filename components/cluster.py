@@ -33,6 +33,8 @@ class Cluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
+    kubelet_object_id: pulumi.Output[str]
+    """Object id of the identity the kubelet pulls images with (AKS creates it: identityProfile.kubeletidentity)."""
     kubeconfig: pulumi.Output[str]
     """Secret. A kubeconfig whose exec plugin is kubelogin in the configured login mode."""
     cpu_pool: containerservice.AgentPool
@@ -169,7 +171,9 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = aks.name
         self.cluster_id = aks.id
         self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda profile: profile.issuer_url)
+        self.kubelet_object_id = aks.identity_profile.apply(lambda profile: profile["kubeletidentity"].object_id)
         self.register_outputs({
             "cluster_name": self.cluster_name, "cluster_id": self.cluster_id,
-            "oidc_issuer_url": self.oidc_issuer_url, "kubeconfig": self.kubeconfig,
+            "oidc_issuer_url": self.oidc_issuer_url, "kubelet_object_id": self.kubelet_object_id,
+            "kubeconfig": self.kubeconfig,
         })

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import fields
-from manifests import network_policy, raycluster, volumes, workload_identity
+from manifests import network_policy, raycluster, registry, volumes, workload_identity
 from settings import Settings
 
 
@@ -35,6 +35,10 @@ class RayClusterArgs:
     """Client id of the managed identity federated with the service account and granted the containers."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of that identity."""
+    image_registry: pulumi.Input[str]
+    """The stack's registry login server: every Ray container's image is pulled from there."""
+    registry: pulumi.Resource
+    """The registry component (its kubelet AcrPull role): Ray pods start only once nodes may pull."""
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -87,9 +91,10 @@ class RayCluster(pulumi.ComponentResource):
             api_version=manifest["apiVersion"],
             kind=manifest["kind"],
             metadata=manifest["metadata"],
-            spec=manifest["spec"],
+            spec=pulumi.Output.from_input(args.image_registry).apply(
+                lambda server: registry.in_registry(manifest, server)["spec"]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
-                args.operator, args.gpu_pool, args.device_plugin, account, *claims, *policies]),
+                args.operator, args.gpu_pool, args.device_plugin, account, *claims, *policies, args.registry]),
         )
         # Names from settings, known at preview; KubeRay derives the Service's and the Secret's from them.
         self.namespace = pulumi.Output.from_input(ns)

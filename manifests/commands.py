@@ -11,7 +11,7 @@ import shlex
 
 from manifests.raycluster import AUTH_TOKEN_KEY, DASHBOARD_PORT, auth_secret_name, head_service_name
 
-# The workload's runtime environment (pip pins for the job), relative to the repository root.
+# The workload's runtime environment (what travels with a job: its code and env vars, no packages).
 RUNTIME_ENV = "workloads/runtime_env.yaml"
 LOCAL_DASHBOARD = f"http://localhost:{DASHBOARD_PORT}"
 

@@ -214,6 +214,10 @@ class AzureMocks(pulumi.runtime.Mocks):
                     i: {"clientId": _uuid("client", i), "principalId": _uuid("principal", i)}
                     for i in identity["userAssignedIdentities"]}
             outputs["identity"] = identity
+            # AKS makes the kubelet identity itself when the cluster names none.
+            outputs["identityProfile"] = {"kubeletidentity": {
+                "objectId": _uuid("principal", f"{args.name}-kubelet"), "clientId": _uuid("client", f"{args.name}-kubelet"),
+                "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/mock/kubelet/{args.name}"}}
         if args.inputs.get("identity", {}).get("type") == "SystemAssigned":
             outputs["identity"] = {**args.inputs["identity"], "principalId": _uuid("principal", args.name),
                                    "tenantId": TENANT_ID}
@@ -222,6 +226,9 @@ class AzureMocks(pulumi.runtime.Mocks):
                                      "endpoint": f"https://{args.name}-mock.eus2.grafana.azure.com"}
         elif args.typ == "azure-native:operationalinsights:Workspace":
             outputs["customerId"] = _uuid("workspace", args.name)
+        elif args.typ == "azure-native:containerregistry:Registry":
+            name = args.inputs.get("registryName", name)
+            outputs["loginServer"] = f"{name.lower()}.azurecr.io"
         outputs.setdefault("name", name)
         return resource_id, outputs
 
@@ -355,14 +362,16 @@ def _as_text(value: Any) -> str:
 
 
 def run_program(config: dict[str, str] | None = None, stack: str = "dev", preview: bool = False,
-                cloud: Cloud | None = None, state: StackState | None = None, seed: int = 0) -> Recording:
+                cloud: Cloud | None = None, state: StackState | None = None, seed: int = 0,
+                mocks: AzureMocks | None = None) -> Recording:
     """Run __main__.py under mocks with the given config (default: the stack's) and return the recording.
 
     `cloud` and `state` carry what exists in Azure and in the stack's state from an earlier run (see
     `destroy`); `seed` draws the autonames (use a new one for each later run, as each deployment does).
-    Errors the program raises (bad settings included) propagate unchanged.
+    Errors the program raises (bad settings included) propagate unchanged. `mocks`: an AzureMocks
+    subclass that answers some resources differently (e.g. a RayJob's final status).
     """
-    mocks = AzureMocks(cloud, state, seed)
+    mocks = mocks or AzureMocks(cloud, state, seed)
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

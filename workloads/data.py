@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from workloads import defaults
+from workloads import defaults, mnist_source
 
 SPLITS = ("train", "val")
 MAGIC = b"RAYAKS-PACK\n"
@@ -43,17 +43,9 @@ SPLIT_SEED = 0
 
 # Standard MNIST: train-* become train.pack, the t10k-* test set becomes val.pack.
 IDX_PREFIXES = {"train": "train", "val": "t10k"}
-# Mirrors and MD5s as torchvision lists them (yann.lecun.com itself now refuses downloads).
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-MNIST_MD5 = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
+# Mirrors and checksums: workloads/mnist_source.py, the one place they are written.
+MNIST_MIRRORS = mnist_source.MIRRORS
+MNIST_MD5 = {source.name: source.md5 for source in mnist_source.FILES}
 
 # http://yann.lecun.com/exdb/mnist/: magic is two zero bytes, a type code and the number of dimensions;
 # then one big-endian uint32 per dimension, then the data, big-endian.

@@ -45,7 +45,7 @@ CONFIG_CHANGES = {
         {}, {"azure-required-tags": {"requiredTags": ["owner"]}},
         [("azure-required-tags", name, "tags lack ['owner']") for name in (
             "cluster-aks", "cluster-control-plane", "cluster-cpu", "cluster-gpu", "identity-ray", "network-vnet",
-            "ray-aks", "storage-account", "storage-rg", "monitoring-logs", "monitoring-prometheus",
+            "ray-aks", "registry-acr", "storage-account", "storage-rg", "monitoring-logs", "monitoring-prometheus",
             "monitoring-prometheus-dce", "monitoring-prometheus-dcr", "monitoring-container-insights-dcr",
             "monitoring-grafana", "cluster-monitoring-alerts")]),
     "a tag from config satisfies the pack's config": (

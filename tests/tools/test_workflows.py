@@ -136,3 +136,15 @@ def test_destroy_leaves_the_protected_data_and_gets_past_an_unreachable_api_serv
     step = step_using(load("pulumi.yml"), "pulumi", "pulumi/actions")
     assert step["with"]["exclude-protected"] == "${{ inputs.command == 'destroy' }}"
     assert step["env"]["PULUMI_K8S_DELETE_UNREACHABLE"] == "${{ inputs.command == 'destroy' }}"
+
+
+def test_up_builds_the_workload_images_into_the_registry_before_the_update():
+    assert load("up.yml")["jobs"]["up"]["with"]["images"] is True
+    pulumi = load("pulumi.yml")
+    names = [s.get("name", s.get("uses", "")) for s in steps(pulumi, "pulumi")]
+    build = next(i for i, s in enumerate(steps(pulumi, "pulumi")) if "python -m images targets" in s.get("run", ""))
+    update = names.index(next(n for n in names if n.startswith("pulumi/actions@")))
+    assert build < update
+    script = steps(pulumi, "pulumi")[build]["run"]
+    assert script.index("pulumi up") < script.index("python -m images build-command")
+    assert steps(pulumi, "pulumi")[build]["if"] == "inputs.images"

@@ -28,7 +28,7 @@ def test_every_python_requirement_is_pinned_exactly():
 
 def test_ray_is_the_same_version_everywhere():
     assert requirement_pins()["ray"] == versions.RAY_VERSION == defaults.RAY_VERSION == ray.__version__
-    for image in (versions.RAY_IMAGE, versions.RAY_GPU_IMAGE):
+    for image in (versions.RAY_IMAGE, versions.RAY_GPU_IMAGE, versions.WORKLOAD_IMAGE, versions.WORKLOAD_GPU_IMAGE):
         assert image.split(":")[1].startswith(f"{versions.RAY_VERSION}-"), image
 
 
@@ -41,8 +41,9 @@ def test_the_images_python_matches_the_one_jobs_are_submitted_from():
 
 def test_the_settings_defaults_are_the_pinned_versions():
     fields = settings.Settings.model_fields
-    assert fields["ray_image"].default == versions.RAY_IMAGE
-    assert fields["ray_gpu_image"].default == versions.RAY_GPU_IMAGE
+    # The Ray pods run the workload images built FROM the Ray images (images/Dockerfile).
+    assert fields["ray_image"].default == versions.WORKLOAD_IMAGE
+    assert fields["ray_gpu_image"].default == versions.WORKLOAD_GPU_IMAGE
     assert fields["kubernetes_version"].default == versions.KUBERNETES_VERSION
 
 

@@ -1,0 +1,68 @@
+"""manifests/registry.py and the registry settings: names ACR accepts, image references in the stack's
+registry and nowhere else."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from manifests import registry
+from settings import SettingsError, parse
+
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+LOGIN = "rayaksdev1234abcd.azurecr.io"
+
+
+@given(st.text(min_size=0, max_size=80), st.text(min_size=0, max_size=80), st.uuids())
+def test_the_default_name_is_always_one_acr_accepts_and_stable(project, stack, subscription):
+    name = registry.default_name(project, stack, str(subscription))
+    assert re.fullmatch(r"[a-z0-9]{5,50}", name)
+    assert name == registry.default_name(project, stack, str(subscription))
+
+
+def test_the_default_name_differs_between_subscriptions_and_stacks():
+    names = {registry.default_name("ray-aks", stack, sub) for stack in ("dev", "prod") for sub in ("a", "b")}
+    assert len(names) == 4
+
+
+@pytest.mark.parametrize(("value", "why"), [("ab", "5-50"), ("ray-aks-registry", "letters and digits")])
+def test_a_bad_registry_name_is_refused_before_any_resource(value, why):
+    with pytest.raises(SettingsError, match=f"registryName.*{why}"):
+        parse({**VALID, "ray-aks:registryName": value})
+
+
+@pytest.mark.parametrize("image", ["docker.io/rayproject/ray:2.60.0-py311", "myacr.azurecr.io/ray-aks/workload:2.60.0-py311",
+                                   "localhost:5000/workload:2.60.0-py311"])
+def test_an_image_setting_naming_a_registry_is_refused(image):
+    with pytest.raises(SettingsError, match="names a registry"):
+        parse({**VALID, "ray-aks:rayImage": image})
+
+
+def pod(image: str) -> dict:
+    return {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}],
+                                           "initContainers": [{"name": "i", "image": image}]}}}}
+
+
+def test_every_container_and_init_container_is_put_in_the_stacks_registry():
+    qualified = registry.in_registry(pod("ray-aks/workload:2.60.0-py311"), LOGIN)
+    assert registry.container_images(qualified) == [f"{LOGIN}/ray-aks/workload:2.60.0-py311"] * 2
+
+
+def test_the_original_manifest_is_left_as_it_was():
+    manifest = pod("ray-aks/workload:2.60.0-py311")
+    registry.in_registry(manifest, LOGIN)
+    assert registry.container_images(manifest) == ["ray-aks/workload:2.60.0-py311"] * 2
+
+
+@pytest.mark.parametrize("image", ["docker.io/rayproject/ray:2.60.0", "other.azurecr.io/x:1"])
+def test_an_image_from_another_registry_is_refused(image):
+    with pytest.raises(ValueError, match="not in the stack's registry"):
+        registry.in_registry(pod(image), LOGIN)
+
+
+def test_an_image_already_in_the_stacks_registry_is_kept():
+    image = f"{LOGIN}/ray-aks/workload:2.60.0-py311"
+    assert registry.container_images(registry.in_registry(pod(image), LOGIN)) == [image] * 2

@@ -280,6 +280,8 @@ class Settings(BaseModel):
     deployer_principal_type: Literal["User", "ServicePrincipal"] = _setting(
         "User", "What runs `pulumi up`: a User (az login) or a ServicePrincipal (CI); it becomes Grafana "
         "Editor so it can load the dashboards.", "ServicePrincipal",
+    )
+
     # --- Registry and sweep ----------------------------------------------------------------------------
     registry_name: str = _setting(
         "", "Container registry name (5-50 letters and digits, globally unique); empty: derived from the "

@@ -130,3 +130,28 @@ def test_the_confirmation_step_passes_only_when_the_typed_name_is_the_stack(type
     assert (result.returncode == 0) == passes
     if not passes:
         assert "nothing destroyed" in result.stdout
+
+
+def test_the_workflows_identity_is_granted_cluster_admin_as_a_service_principal():
+    action = step_using(load("pulumi.yml"), "pulumi", "pulumi/actions")["with"]
+    config = yaml.safe_load(action["config-map"])
+    value = config["ray-aks:deployerPrincipalType"]["value"]
+    assert value == "${{ vars.PULUMI_DEPLOYER_PRINCIPAL_TYPE || 'ServicePrincipal' }}"
+    assert config["ray-aks:deployerPrincipalType"]["secret"] is False
+    # The key and the default are ones the program accepts.
+    from settings import Settings, parse
+
+    assert "deployer_principal_type" in Settings.model_fields
+    assert parse({"ray-aks:apiServerAuthorizedIpRanges": ["20.37.0.1/32"],
+                  "ray-aks:deployerPrincipalType": "ServicePrincipal"}).deployer_principal_type == "ServicePrincipal"
+
+
+def test_the_preview_identity_is_told_to_hold_what_a_kubernetes_dry_run_needs():
+    # Kubernetes authorizes a dry-run like the write itself; RBAC Writer covers neither cluster-scoped
+    # objects nor custom resources (the CRDs, the RayCluster), so the preview would answer 403.
+    text = (PROJECT_DIR / "docs" / "pull-requests.md").read_text()
+    section = text[text.index("second, read-mostly application for previews"):]
+    section = section[:section.index("**4.")]
+    assert "Azure Kubernetes Service RBAC Cluster Admin" in section
+    assert "RBAC Writer" not in section.replace("not \"Azure Kubernetes Service RBAC Writer\"", "")
+    assert "Reader" in section and "dry-run" in section

@@ -34,7 +34,7 @@ def test_every_resource_without_children_is_a_node_labelled_with_type_and_name(d
 
 
 def test_components_are_clusters_holding_their_children(source):
-    assert source.count("subgraph cluster_") == 7
+    assert source.count("subgraph cluster_") == 8
     cluster = source[source.index('label="cluster (cluster:Cluster)"') - 200:]
     assert 'containerservice:ManagedCluster\\ncluster-aks' in cluster.split("subgraph cluster_")[1]
 

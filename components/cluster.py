@@ -9,7 +9,7 @@ Ordering is what makes the first `pulumi up` work without a rerun:
 - The control plane's Network Contributor on the subnet and the Ray identity's data roles also precede
   the cluster (`before`).
 - AKS runs one agent-pool operation per cluster at a time (409 OperationNotAllowed): the GPU pool waits for
-  the CPU pool, on create and on every update.
+  the CPU pool, and the maintenance configurations for the GPU pool, on create and on every update.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Cluster(pulumi.ComponentResource):
         # deployer's grant is retained when another identity runs `up` (Pulumi forgets it, Azure keeps it).
         admin_role = azure.role_definition_id(subscription, azure.AKS_RBAC_CLUSTER_ADMIN)
         admins = [(group, "Group", False) for group in s.admin_group_object_ids]
-        if s.deployer_principal_type != "None" and args.client_config.object_id not in s.admin_group_object_ids:
+        if s.deployer_principal_type != "None":
             admins.append((args.client_config.object_id, s.deployer_principal_type, True))
         self.admin_grants = [
             authorization.RoleAssignment(
@@ -200,24 +200,6 @@ class Cluster(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, resource_name=aks.name,
         ).apply(lambda cluster: _checked(s, live_view(cluster)))
 
-        # Maintenance windows: AKS upgrades the cluster and node images only inside them, so an upgrade
-        # draining the Ray head happens at a known time (articles/aks/planned-maintenance.md).
-        window = azure.maintenance_window(s.maintenance_day, s.maintenance_start_hour, s.maintenance_duration_hours)
-        schedules = []
-        if s.upgrade_channel != "none":
-            schedules.append(("auto-upgrade-window", azure.AUTO_UPGRADE_SCHEDULE))
-        if s.node_os_upgrade_channel in ("NodeImage", "SecurityPatch"):
-            schedules.append(("node-os-window", azure.NODE_OS_UPGRADE_SCHEDULE))
-        for suffix, config_name in schedules:
-            containerservice.MaintenanceConfiguration(
-                f"{name}-{suffix}",
-                resource_group_name=args.resource_group_name,
-                resource_name_=aks.name,
-                config_name=config_name,
-                maintenance_window=window,
-                opts=child,
-            )
-
         def user_pool(pool: str, vm_size: str, low: int, high: int, after: list[pulumi.Resource]) -> dict:
             return dict(
                 resource_group_name=args.resource_group_name,
@@ -257,6 +239,26 @@ class Cluster(pulumi.ComponentResource):
                if s.gpu_spot else {"scale_set_priority": "Regular"}),
             **user_pool("gpu", s.gpu_vm_size, s.gpu_min_count, s.gpu_max_count, [self.cpu_pool]),
         )
+
+        # Maintenance windows: AKS upgrades the cluster and node images only inside them, so an upgrade
+        # draining the Ray head happens at a known time (articles/aks/planned-maintenance.md).
+        window = azure.maintenance_window(s.maintenance_day, s.maintenance_start_hour, s.maintenance_duration_hours)
+        schedules = []
+        if s.upgrade_channel != "none":
+            schedules.append(("auto-upgrade-window", azure.AUTO_UPGRADE_SCHEDULE))
+        if s.node_os_upgrade_channel in ("NodeImage", "SecurityPatch"):
+            schedules.append(("node-os-window", azure.NODE_OS_UPGRADE_SCHEDULE))
+        previous: pulumi.Resource = self.gpu_pool
+        for suffix, config_name in schedules:
+            previous = containerservice.MaintenanceConfiguration(
+                f"{name}-{suffix}",
+                resource_group_name=args.resource_group_name,
+                resource_name_=aks.name,
+                config_name=config_name,
+                maintenance_window=window,
+                # After the pools, so AKS never sees two operations on the cluster at once.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
+            )
 
         # format=exec: the kubelogin exec plugin, rewritten below to log in without a person at the keyboard.
         credentials = containerservice.list_managed_cluster_user_credentials_output(

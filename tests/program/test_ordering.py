@@ -64,9 +64,10 @@ def test_the_gpu_pool_waits_for_the_cpu_pool_so_aks_gets_one_pool_operation_at_a
     assert gpu.urn not in before(cpu.urn)
 
 
-def test_every_pool_operation_is_ordered_against_every_other(rec):
+def test_every_operation_on_the_cluster_after_its_creation_is_ordered_against_every_other(rec):
     before = prerequisites(rec)
-    pools = rec.of_type(POOL)
+    pools = rec.of_type(POOL) + rec.of_type("azure-native:containerservice:MaintenanceConfiguration")
+    assert len(pools) == 4
     for i, first in enumerate(pools):
         for second in pools[i + 1:]:
             assert first.urn in before(second.urn) or second.urn in before(first.urn), (first.name, second.name)

@@ -56,7 +56,7 @@ def test_a_version_close_to_its_end_of_life_is_a_warning_with_the_date(days_left
     assert f"reaches end of life on {end}, in {days_left} days" in why
 
 
-def test_the_warning_reaches_the_preview_and_the_error_stops_it(monkeypatch):
+def test_the_warning_reaches_the_preview_and_the_error_stops_it():
     end = versions.AKS_END_OF_LIFE["1.36"]
     warnings = settings.advisories(parse(VALID), end - timedelta(days=10))
     assert any("reaches end of life" in w for w in warnings)

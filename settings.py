@@ -339,7 +339,8 @@ class Settings(BaseModel):
     @classmethod
     def _kubernetes_version(cls, value: str) -> str:
         if not re.fullmatch(r"1\.\d{1,2}(\.\d{1,3})?", value):
-            raise ValueError(f"{value!r} is not a Kubernetes version like 1.34 or 1.34.2")
+            raise ValueError(f"{value!r} is not a Kubernetes version like {versions.KUBERNETES_VERSION} or "
+                             f"{versions.KUBERNETES_VERSION}.2")
         return value
 
     @field_validator("availability_zones")

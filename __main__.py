@@ -6,7 +6,7 @@ from pulumi_azure_native import authorization, resources
 import settings
 from components.cluster import Cluster, ClusterArgs
 from components.gpu import DevicePlugin, DevicePluginArgs
-from components.identity import Identity, IdentityArgs
+from components.identity import Identity, IdentityArgs, WorkloadFederation, WorkloadFederationArgs
 from components.kuberay import KubeRay, KubeRayArgs
 from components.monitoring import (ClusterMonitoring, ClusterMonitoringArgs, Monitoring, MonitoringArgs,
                                    ScrapeTargets, ScrapeTargetsArgs)
@@ -21,21 +21,26 @@ from manifests import azure, commands, monitoring
 
 s = settings.from_pulumi_config()  # stops here, before any resource, on bad config
 tags = s.tags(pulumi.get_stack())
-client = authorization.get_client_config_output()
+# Plain values, known at preview: the caller's object id names its own admin grant.
+client = authorization.get_client_config()
 
 # --- Azure side ----------------------------------------------------------------------------------------
+# Everything the cluster must not start without comes first: grants take minutes to be effective, and
+# the cluster's creation gives them those minutes (components/cluster.py).
 group = resources.ResourceGroup("ray-aks", location=s.location, tags=tags)
 net = Network("network", NetworkArgs(group.name, s.location, s.vnet_cidr, s.node_subnet_cidr, tags))
 # Observability (`monitoring`, on by default): its workspaces exist before the cluster, which points at them.
 observe = Monitoring("monitoring", MonitoringArgs(s, group.name, client, tags)) if s.monitoring else None
-cluster = Cluster("cluster", ClusterArgs(s, group.name, net.subnet_id, client, tags,
-                                         observe.cluster_profile if observe else None))
+store = Storage("storage", StorageArgs(s, net.subnet_id, tags, subscription_id=client.subscription_id))
+identity = Identity("identity", IdentityArgs(s, group.name, store.container_ids, client.subscription_id, tags))
+cluster = Cluster("cluster", ClusterArgs(s, group.name, group.id, net.subnet_id, client, tags,
+                                         before=identity.grants,
+                                         monitoring=observe.cluster_profile if observe else None))
 if observe:
     ClusterMonitoring("cluster-monitoring", ClusterMonitoringArgs(
         s, observe, group.name, cluster.cluster_id, cluster.cluster_name, tags))
-store = Storage("storage", StorageArgs(s, net.subnet_id, tags, subscription_id=client.subscription_id))
-identity = Identity("identity", IdentityArgs(
-    s, group.name, cluster.oidc_issuer_url, store.container_ids, client.subscription_id, tags))
+federation = WorkloadFederation("identity-federation", WorkloadFederationArgs(
+    s, group.name, identity, cluster.oidc_issuer_url))
 image_registry = Registry("registry", RegistryArgs(
     s, group.name, cluster.kubelet_object_id, client.subscription_id, tags))
 
@@ -58,7 +63,7 @@ ray = RayCluster("ray", RayClusterArgs(
     device_plugin=device_plugin.chart,
     storage_resource_group=store.resource_group_name,
     storage_account=store.account_name,
-    identity_client_id=identity.client_id,
+    identity_client_id=federation.client_id,
     tenant_id=client.tenant_id,
     image_registry=image_registry.login_server,
     registry=image_registry,

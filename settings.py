@@ -13,7 +13,8 @@ import io
 import ipaddress
 import json
 import re
-from typing import Any, Literal
+from datetime import date
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -28,15 +29,12 @@ DATASETS_CONTAINER = "datasets"
 RESULTS_CONTAINER = "results"
 
 # GPUs per node for the Azure GPU sizes we know (Azure docs: NCasT4_v3, NC A100 v4, NCads H100 v5,
-# ND A100 v4, ND H100 v5, NVadsA10 v5, NCv3 series). Unknown GPU sizes are accepted as they are.
+# ND A100 v4, ND H100 v5, NVadsA10 v5 series). Unknown GPU sizes are accepted as they are.
 GPUS_PER_VM_SIZE = {
     "Standard_NC4as_T4_v3": 1,
     "Standard_NC8as_T4_v3": 1,
     "Standard_NC16as_T4_v3": 1,
     "Standard_NC64as_T4_v3": 4,
-    "Standard_NC6s_v3": 1,
-    "Standard_NC12s_v3": 2,
-    "Standard_NC24s_v3": 4,
     "Standard_NC24ads_A100_v4": 1,
     "Standard_NC48ads_A100_v4": 2,
     "Standard_NC96ads_A100_v4": 4,
@@ -57,6 +55,31 @@ _VM_SIZE = re.compile(
 # The GPU families: NC (compute), ND (deep learning), NV (visualisation), with their confidential variants.
 _GPU_FAMILIES = ("NC", "ND", "NV", "NCC")
 
+# NCv3 (V100) sizes were retired on 2025-09-30 (learn.microsoft.com/azure/virtual-machines/sizes/retirement/
+# ncv3-series-retirement): AKS can no longer create nodes of them.
+RETIRED_VM_SIZES = ("Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3")
+
+# Addresses AKS keeps for itself: no pod, service, VNet or subnet range may overlap them
+# (MicrosoftDocs/azure-aks-docs articles/aks/concepts-network-cni-overview.md, configure-kubenet.md).
+AKS_RESERVED_RANGES = [ipaddress.IPv4Network(n) for n in
+                       ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")]
+# Ranges no machine running `pulumi` or kubectl can come from, as the API server sees it: documentation
+# (RFC 5737), private (RFC 1918), shared (RFC 6598), loopback, link-local, "this network", benchmarking
+# (RFC 2544), multicast and reserved. An allow-list of only these lets the cluster be created and then
+# every Kubernetes call time out.
+_NOT_AN_INTERNET_SOURCE = {
+    "a documentation range (RFC 5737)": ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"),
+    "a private range (RFC 1918)": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"),
+    "a shared carrier-grade NAT range (RFC 6598)": ("100.64.0.0/10",),
+    "a loopback, link-local or unspecified range": ("127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"),
+    "a benchmarking range (RFC 2544)": ("198.18.0.0/15",),
+    "a multicast or reserved range": ("224.0.0.0/3",),
+}
+# AKS accepts at most 200 authorized IP ranges (articles/aks/api-server-authorized-ip-ranges.md).
+MAX_AUTHORIZED_RANGES = 200
+# A public address that passes every rule, for messages and offline runs; never one of yours.
+EXAMPLE_PUBLIC_CIDR = "20.37.0.1/32"
+
 # Ranges Azure storage IP rules refuse (learn.microsoft.com/azure/storage/common/storage-network-security).
 _NON_PUBLIC = [ipaddress.IPv4Network(n) for n in
                ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16")]
@@ -76,6 +99,12 @@ def parse_vm_size(size: str) -> re.Match[str] | None:
 def is_gpu_vm_size(size: str) -> bool:
     match = parse_vm_size(size)
     return bool(match) and match["family"] in _GPU_FAMILIES
+
+
+def is_amd_gpu_vm_size(size: str) -> bool:
+    """NVv4 sizes (Standard_NV4as_v4 ... NV32as_v4) carry AMD Radeon Instinct GPUs, not NVIDIA ones."""
+    match = parse_vm_size(size)
+    return bool(match) and match["family"] == "NV" and size.endswith("_v4")
 
 
 def vm_vcpus(size: str) -> int | None:
@@ -104,7 +133,10 @@ class Settings(BaseModel):
     # --- Azure placement -------------------------------------------------------------------------------
     location: str = _setting("eastus2", "Azure region for every resource.", "westeurope")
     kubernetes_version: str = _setting(
-        versions.KUBERNETES_VERSION, "AKS Kubernetes version (major.minor or major.minor.patch).", "1.34"
+        versions.KUBERNETES_VERSION,
+        "AKS Kubernetes version (major.minor or major.minor.patch); checked against AKS's support calendar. "
+        "With an upgradeChannel other than none, AKS moves it and Pulumi leaves it to AKS after creation.",
+        versions.KUBERNETES_VERSION,
     )
     availability_zones: list[str] = _setting(
         [], "Availability zones of the node pools; empty for regions or sizes without zones.", ["1", "2", "3"]
@@ -116,31 +148,53 @@ class Settings(BaseModel):
 
     # --- Network ---------------------------------------------------------------------------------------
     vnet_cidr: str = _setting("10.10.0.0/16", "Address space of the virtual network.", "10.10.0.0/15")
+    # Changing pod/service ranges, the DNS address or the policy engine replaces the whole cluster
+    # (azure-native force-news them: provider/pkg/gen/replacement.go); Pulumi.yaml says so per key.
     node_subnet_cidr: str = _setting(
         "10.10.0.0/22", "Node subnet, inside vnetCidr (Azure CNI overlay: nodes only).", "10.10.4.0/22"
     )
     pod_cidr: str = _setting(
-        "192.168.0.0/16", "Overlay pod CIDR; must not overlap the VNet or the service CIDR.", "192.168.0.0/16"
+        "192.168.0.0/16",
+        "Overlay pod CIDR; must not overlap the VNet or the service CIDR. Changing it replaces the cluster.",
+        "192.168.0.0/16"
     )
     service_cidr: str = _setting(
-        "172.16.0.0/16", "Kubernetes service CIDR; must not overlap the VNet or the pod CIDR.", "172.16.0.0/16"
+        "172.16.0.0/16",
+        "Kubernetes service CIDR (smaller than a /12); must not overlap the VNet or the pod CIDR. Changing it "
+        "replaces the cluster.", "172.16.0.0/16"
     )
-    dns_service_ip: str = _setting("172.16.0.10", "Cluster DNS address, inside serviceCidr.", "172.16.0.10")
+    dns_service_ip: str = _setting(
+        "172.16.0.10", "Cluster DNS address, inside serviceCidr. Changing it replaces the cluster.", "172.16.0.10")
     network_policy: Literal["cilium", "calico", "azure"] = _setting(
-        "cilium", "Network policy engine enforcing Kubernetes NetworkPolicies (cilium: Azure CNI powered by Cilium).",
+        "cilium", "Network policy engine enforcing Kubernetes NetworkPolicies (cilium: Azure CNI powered by Cilium). "
+        "Changing it replaces the cluster.",
         "calico",
     )
 
     # --- Cluster access and upgrades -------------------------------------------------------------------
     api_server_authorized_ip_ranges: list[str] = _setting(
         [],
-        "CIDRs allowed to reach the Kubernetes API server: the machines that run `pulumi up` and kubectl "
-        "(the API server is never open to the internet, so this must be set).",
-        ["203.0.113.7/32"],
+        "Public CIDRs allowed to reach the Kubernetes API server: the machines that run `pulumi up` and kubectl "
+        "(the API server is never open to the internet, so this must be set; at most 200; no private or "
+        "documentation ranges).",
+        [EXAMPLE_PUBLIC_CIDR],
     )
     admin_group_object_ids: list[str] = _setting(
-        [], "Entra ID group object ids that get cluster admin, besides the identity running `pulumi up`.",
+        [], "Entra ID groups that administer the cluster (Azure Kubernetes Service RBAC Cluster Admin on the "
+        "cluster's resource group, granted before the cluster exists): the recommended way to give people and "
+        "CI cluster admin.",
         ["00000000-0000-0000-0000-000000000000"],
+    )
+    deployer_principal_type: Literal["User", "ServicePrincipal", "None"] = _setting(
+        "User", "What kind of identity runs `pulumi up` (ServicePrincipal for CI and managed identities), so it "
+        "gets cluster admin; None: no grant of its own (it administers through adminGroupObjectIds). Each "
+        "identity's grant is kept when another one runs `pulumi up`. One of: User, ServicePrincipal, None.",
+        "ServicePrincipal",
+    )
+    cluster_sku_tier: Literal["Free", "Standard", "Premium"] = _setting(
+        "Standard", "AKS pricing tier: Standard has the uptime SLA and scales the control plane; Free suits dev "
+        "clusters; Premium adds long-term support. One of: Free, Standard, Premium.",
+        "Free",
     )
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi"] = _setting(
         "azurecli", "How the Kubernetes provider logs in through kubelogin (workloadidentity in CI).",
@@ -150,13 +204,29 @@ class Settings(BaseModel):
         "patch", "AKS auto-upgrade channel.", "stable"
     )
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"] = _setting(
-        "NodeImage", "AKS node OS upgrade channel.", "SecurityPatch"
+        "NodeImage", "AKS node OS upgrade channel (NodeImage with upgradeChannel node-image).", "SecurityPatch"
+    )
+    maintenance_day: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = _setting(
+        "Sunday", "Weekday of the weekly maintenance window: AKS upgrades the cluster and node images only then "
+        "(a node-image upgrade drains the nodes, Ray head included).", "Saturday",
+    )
+    maintenance_start_hour: int = Field(
+        default=2, ge=0, le=23, description="Hour (UTC, 0-23) the weekly maintenance window starts.",
+        json_schema_extra={"example": 22},
+    )
+    maintenance_duration_hours: int = Field(
+        default=4, ge=4, le=24, description="Length of the weekly maintenance window in hours (AKS: 4 to 24).",
+        json_schema_extra={"example": 6},
     )
 
     # --- Node pools ------------------------------------------------------------------------------------
-    system_vm_size: str = _setting("Standard_D4ds_v5", "VM size of the system pool.", "Standard_D4ds_v5")
+    system_vm_size: str = _setting(
+        "Standard_D4ds_v5", "VM size of the system pool (4 vCPUs or more, no B series); fixed once the cluster "
+        "exists.", "Standard_D4ds_v5")
     system_node_count: int = Field(
-        default=2, ge=1, le=10, description="Nodes in the system pool.", json_schema_extra={"example": 2}
+        default=2, ge=1, le=10,
+        description="Nodes in the system pool: AKS wants at least 2 for production; 1 is accepted with a warning.",
+        json_schema_extra={"example": 2},
     )
     cpu_vm_size: str = _setting("Standard_D8ds_v5", "VM size of the CPU user pool (Ray head, CPU workers).",
                                 "Standard_D16ds_v5")
@@ -277,10 +347,6 @@ class Settings(BaseModel):
         [], "Entra ID group object ids that get the Grafana Viewer role on the Managed Grafana instance.",
         ["00000000-0000-0000-0000-000000000000"],
     )
-    deployer_principal_type: Literal["User", "ServicePrincipal"] = _setting(
-        "User", "What runs `pulumi up`: a User (az login) or a ServicePrincipal (CI); it becomes Grafana "
-        "Editor so it can load the dashboards.", "ServicePrincipal",
-    )
 
     # --- Registry and sweep ----------------------------------------------------------------------------
     registry_name: str = _setting(
@@ -328,7 +394,8 @@ class Settings(BaseModel):
     @classmethod
     def _kubernetes_version(cls, value: str) -> str:
         if not re.fullmatch(r"1\.\d{1,2}(\.\d{1,3})?", value):
-            raise ValueError(f"{value!r} is not a Kubernetes version like 1.34 or 1.34.2")
+            raise ValueError(f"{value!r} is not a Kubernetes version like {versions.KUBERNETES_VERSION} or "
+                             f"{versions.KUBERNETES_VERSION}.2")
         return value
 
     @field_validator("availability_zones")
@@ -355,6 +422,12 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} is not a private range (RFC 1918)")
         if network.prefixlen > 29:
             raise ValueError(f"{value!r} is too small (a /29 at most)")
+        reserved = next((r for r in AKS_RESERVED_RANGES if network.overlaps(r)), None)
+        if reserved is not None:
+            raise ValueError(f"{value!r} overlaps {reserved}, which AKS reserves for itself")
+        # Kubernetes' service range is limited to 20 host bits; AKS refuses a /12 or larger.
+        if info.field_name == "service_cidr" and network.prefixlen <= 12:
+            raise ValueError(f"{value!r} is too large for Kubernetes services (smaller than a /12, e.g. a /16)")
         return value
 
     @field_validator("dns_service_ip")
@@ -373,10 +446,17 @@ class Settings(BaseModel):
             raise ValueError(
                 "[] leaves the API server without an allow-list; give the CIDRs that run pulumi and kubectl"
             )
+        if len(value) > MAX_AUTHORIZED_RANGES:
+            raise ValueError(f"{len(value)} ranges are more than AKS accepts ({MAX_AUTHORIZED_RANGES}); "
+                             "merge them into wider CIDRs")
         for cidr in value:
             network = _network(cidr if "/" in cidr else f"{cidr}/32", "")
             if network.prefixlen == 0:
                 raise ValueError(f"{cidr!r} opens the API server to the whole internet")
+            for kind, ranges in _NOT_AN_INTERNET_SOURCE.items():
+                if any(network.overlaps(ipaddress.IPv4Network(r)) for r in ranges):
+                    raise ValueError(f"{cidr!r} is {kind}: no machine reaches the API server from there; "
+                                     "give the public IP that runs pulumi and kubectl (curl -s https://ifconfig.me)")
         return value
 
     @field_validator("storage_allowed_ip_ranges")
@@ -411,6 +491,22 @@ class Settings(BaseModel):
     def _gpu_vm_size(cls, value: str) -> str:
         if not is_gpu_vm_size(value):
             raise ValueError(f"{value!r} has no GPU: GPU sizes are in the NC, ND or NV families")
+        if value in RETIRED_VM_SIZES:
+            raise ValueError(f"{value!r} is an NCv3 size, retired on 2025-09-30: AKS cannot create it")
+        if is_amd_gpu_vm_size(value):
+            raise ValueError(f"{value!r} has an AMD GPU (NVv4): no CUDA, so neither PyTorch's CUDA build nor "
+                             "the NVIDIA device plugin can use it")
+        return value
+
+    @field_validator("system_vm_size")
+    @classmethod
+    def _system_vm_size(cls, value: str) -> str:
+        # AKS system pools need 4 vCPUs and 4 GB or more, and no B series (articles/aks/use-system-pools.md).
+        match = parse_vm_size(value)
+        if match and match["family"] == "B":
+            raise ValueError(f"{value!r} is a B-series size, which AKS refuses for system pools")
+        if match and int(match["vcpus"]) < 4:
+            raise ValueError(f"{value!r} has {match['vcpus']} vCPUs; AKS system pools need at least 4")
         return value
 
     @field_validator("storage_account_name")
@@ -525,6 +621,14 @@ class Settings(BaseModel):
             errors.append(("dns_service_ip", self.dns_service_ip,
                            f"is not a usable address of serviceCidr ({self.service_cidr}), the .1 is the API's"))
 
+        if self.deployer_principal_type == "None" and not self.admin_group_object_ids:
+            errors.append(("deployer_principal_type", self.deployer_principal_type,
+                           "leaves the cluster without any admin: set adminGroupObjectIds too"))
+        if self.upgrade_channel == "node-image" and self.node_os_upgrade_channel != "NodeImage":
+            # articles/aks/auto-upgrade-node-os-image.md: with node-image, the node OS channel is NodeImage.
+            errors.append(("node_os_upgrade_channel", self.node_os_upgrade_channel,
+                           "cannot be combined with upgradeChannel node-image, which requires NodeImage"))
+
         known_gpus = GPUS_PER_VM_SIZE.get(self.gpu_vm_size)
         if known_gpus is not None and known_gpus != self.gpus_per_node:
             errors.append(("gpus_per_node", self.gpus_per_node, f"but {self.gpu_vm_size} has {known_gpus}"))
@@ -593,8 +697,50 @@ def _field_of(loc: tuple) -> str | None:
     return None
 
 
-def parse(config: dict[str, Any]) -> Settings:
-    """Validate a stack's config (keys with or without the `ray-aks:` prefix; other namespaces ignored)."""
+def _minor_key(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def kubernetes_support(version: str, today: date) -> tuple[Literal["error", "warning"], str] | None:
+    """What AKS's support calendar (versions.AKS_END_OF_LIFE) says of `version` on `today`: an error for a
+    version past its end of life or older than the calendar, a warning for one close to it or newer than
+    the calendar; None when it is supported."""
+    minor = ".".join(version.split(".")[:2])
+    calendar = versions.AKS_END_OF_LIFE
+    source = f"AKS support calendar, read {versions.AKS_CALENDAR_READ}: {versions.AKS_CALENDAR_SOURCE}"
+    supported = sorted((v for v, end in calendar.items() if end >= today), key=_minor_key)
+    use = f"use {supported[-1]}" if supported else "re-read the calendar and move versions.KUBERNETES_VERSION"
+    end = calendar.get(minor)
+    if end is None:
+        if _minor_key(minor) < min(map(_minor_key, calendar)):
+            return "error", f"is older than every version AKS supports; {use} ({source})"
+        return "warning", (f"Kubernetes {version} is newer than the AKS support calendar kept in versions.py; "
+                           f"check that AKS offers it in your region ({source})")
+    if today > end:
+        return "error", (f"reached end of life on {end}: AKS creates no clusters or node pools on it; {use} "
+                         f"({source})")
+    if (end - today).days <= versions.AKS_EOL_WARNING_DAYS:
+        return "warning", (f"Kubernetes {version} reaches end of life on {end}, in {(end - today).days} days: "
+                           f"plan the upgrade ({use}; {source})")
+    return None
+
+
+def advisories(settings: Settings, today: date) -> list[str]:
+    """Warnings for a valid configuration: a Kubernetes version close to its end of life, a single system node."""
+    found = []
+    support = kubernetes_support(settings.kubernetes_version, today)
+    if support and support[0] == "warning":
+        found.append(support[1])
+    if settings.system_node_count == 1:
+        found.append(f"{PROJECT}:systemNodeCount = 1: a single system node has no redundancy (AKS wants at least 2 "
+                     "for production: articles/aks/use-system-pools.md); CoreDNS and the add-ons stop with it")
+    return found
+
+
+def parse(config: dict[str, Any], today: date | None = None) -> Settings:
+    """Validate a stack's config (keys with or without the `ray-aks:` prefix; other namespaces ignored).
+    With `today`, the Kubernetes version is also checked against AKS's support calendar."""
     ours: dict[str, Any] = {}
     for key, value in config.items():
         namespace, _, name = key.rpartition(":")
@@ -610,7 +756,9 @@ def parse(config: dict[str, Any]) -> Settings:
         settings = Settings.model_validate({k: v for k, v in ours.items() if k in known})
     except SettingsError as err:
         lines.append(str(err))
+        settings = None
     except ValidationError as err:
+        settings = None
         for error in err.errors():
             field = _field_of(error["loc"])
             if error["type"] == "value_error" and isinstance(error.get("ctx", {}).get("error"), SettingsError):
@@ -620,6 +768,10 @@ def parse(config: dict[str, Any]) -> Settings:
             else:
                 raw = ours.get(to_camel(field), error.get("input"))
                 lines.append(_line(field, raw, _reason(error)))
+    if settings is not None and today is not None:
+        support = kubernetes_support(settings.kubernetes_version, today)
+        if support and support[0] == "error":
+            lines.append(_line("kubernetes_version", settings.kubernetes_version, support[1]))
     if lines:
         raise SettingsError("Invalid configuration:\n  " + "\n  ".join(lines))
     return settings
@@ -633,12 +785,21 @@ def _reason(error: dict) -> str:
     return f"is wrong: {message[0].lower()}{message[1:]}"
 
 
-def from_pulumi_config() -> Settings:
-    """Read and validate the running stack's config; stops the program with one readable message."""
+# Today's date for the support calendar; the tests pin it (tests/conftest.py) so the suite never depends on it.
+CLOCK: Callable[[], date] = date.today
+
+
+def from_pulumi_config(today: date | None = None) -> Settings:
+    """Read and validate the running stack's config; stops the program with one readable message, and
+    prints the advisories as warnings of the preview."""
     import pulumi
     from pulumi.runtime.config import CONFIG, get_config_env
 
+    today = today or CLOCK()
     try:
-        return parse({**get_config_env(), **CONFIG.get()})
+        loaded = parse({**get_config_env(), **CONFIG.get()}, today=today)
     except SettingsError as err:
         raise pulumi.RunError(str(err)) from None
+    for warning in advisories(loaded, today):
+        pulumi.log.warn(warning)
+    return loaded

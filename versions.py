@@ -4,6 +4,8 @@ Python packages are pinned in requirements.txt; tests/unit/test_versions.py chec
 the Ray images here, the RayCluster's ``rayVersion`` and the workload's Ray all agree.
 """
 
+from datetime import date
+
 # Ray: the RayCluster's rayVersion, the image tags below and the workload's `ray` pin must agree.
 RAY_VERSION = "2.60.0"
 # The images' Python must match the job's: `ray job submit` pickles the driver's functions.
@@ -32,7 +34,25 @@ TORCH_CUDA = "cu126"
 TORCH_GPU_INDEX = f"https://download.pytorch.org/whl/{TORCH_CUDA}"
 
 # AKS: a minor version AKS supports; kubernetes-validate checks our core objects against its schemas.
-KUBERNETES_VERSION = "1.34"
+KUBERNETES_VERSION = "1.36"
+
+# When each AKS minor stops being supported: AKS creates no new clusters or node pools on a version past
+# its end of life. Source: MicrosoftDocs/azure-aks-docs, articles/aks/supported-kubernetes-versions.md,
+# "AKS Kubernetes release calendar" ("Unless an explicit date is provided, the End of Life date is the
+# last day of the specified month"), read on AKS_CALENDAR_READ. Re-read it when KUBERNETES_VERSION moves.
+AKS_CALENDAR_SOURCE = ("https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
+                       "#aks-kubernetes-release-calendar-and-upcoming-versions")
+AKS_CALENDAR_READ = date(2026, 12, 2)
+AKS_END_OF_LIFE = {
+    "1.32": date(2026, 3, 31),
+    "1.33": date(2026, 7, 31),
+    "1.34": date(2026, 11, 30),
+    "1.35": date(2027, 3, 31),
+    "1.36": date(2027, 6, 30),
+    "1.37": date(2027, 10, 31),
+}
+# A version this close to its end of life gets a warning at preview time.
+AKS_EOL_WARNING_DAYS = 60
 
 # KubeRay operator chart and the CRDs it ships (tests/schemas/kuberay-v<version> holds their schemas).
 KUBERAY_CHART = "kuberay-operator"

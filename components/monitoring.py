@@ -28,7 +28,7 @@ class MonitoringArgs:
     """Location, log retention, Grafana's role holders, what runs `pulumi up`."""
     resource_group_name: pulumi.Input[str]
     """Resource group of the workspaces, rules and Grafana (deleted with the stack)."""
-    client_config: pulumi.Output[authorization.GetClientConfigResult]
+    client_config: authorization.GetClientConfigResult
     """Who runs `pulumi up`: becomes Grafana Editor to load the dashboards."""
     tags: dict[str, str]
 
@@ -101,7 +101,7 @@ class Monitoring(pulumi.ComponentResource):
         """Grafana reads the Prometheus workspace as itself; people get Grafana roles on this instance only.
         Returns the deployer's, which loading the dashboards needs."""
         s = args.settings
-        subscription = args.client_config.subscription_id
+        subscription = pulumi.Output.from_input(args.client_config.subscription_id)
 
         def role(role_name: str, role_id: str, principal_id, principal_type: str, scope):
             return authorization.RoleAssignment(
@@ -119,6 +119,8 @@ class Monitoring(pulumi.ComponentResource):
             role(f"grafana-admin-{group}", monitoring.GRAFANA_ADMIN, group, "Group", workspace.id)
         for group in s.grafana_viewer_group_object_ids:
             role(f"grafana-viewer-{group}", monitoring.GRAFANA_VIEWER, group, "Group", workspace.id)
+        if s.deployer_principal_type == "None":
+            return []  # only the admin groups administer: they load the dashboards
         return [role("grafana-deployer", monitoring.GRAFANA_EDITOR, args.client_config.object_id,
                      s.deployer_principal_type, workspace.id)]
 

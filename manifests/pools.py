@@ -62,3 +62,42 @@ def tolerates(toleration: dict[str, str], taint: dict[str, str]) -> bool:
     if toleration.get("operator", "Equal") == "Exists":
         return not toleration.get("key") or toleration["key"] == taint["key"]
     return toleration.get("key") == taint["key"] and toleration.get("value", "") == taint.get("value", "")
+
+
+# Temp (resource) disk of the VM sizes we know, in GiB (learn.microsoft.com/azure/virtual-machines/sizes:
+# Ddsv5, NCasT4_v3). An ephemeral OS disk lives there, so it may be at most that big; AKS uses the whole
+# temp disk by default when it is at least 128 GiB (MicrosoftDocs/azure-aks-docs articles/aks/concepts-storage.md).
+TEMP_DISK_GIB = {
+    "Standard_D4ds_v5": 150,
+    "Standard_D8ds_v5": 300,
+    "Standard_D16ds_v5": 600,
+    "Standard_D32ds_v5": 1200,
+    "Standard_NC4as_T4_v3": 180,
+    "Standard_NC8as_T4_v3": 360,
+    "Standard_NC16as_T4_v3": 360,
+    "Standard_NC64as_T4_v3": 2880,
+}
+# Below this, AKS's own default is a managed OS disk (concepts-storage.md): images would not fit.
+MIN_EPHEMERAL_OS_GIB = 128
+
+
+def os_disk(vm_size: str) -> dict[str, object]:
+    """An ephemeral OS disk filling the temp disk where we know the size allows it (faster node start and
+    reimage, no disk cost); otherwise nothing, and AKS chooses (ephemeral if possible, else managed)."""
+    temp = TEMP_DISK_GIB.get(vm_size, 0)
+    if temp < MIN_EPHEMERAL_OS_GIB:
+        return {}
+    return {"os_disk_type": "Ephemeral", "os_disk_size_gb": temp}
+
+
+def autoscaled_count(live: int | None, min_count: int, max_count: int) -> int:
+    """The `count` to send for an autoscaled pool: the live node count kept inside [min, max].
+
+    AKS refuses an update whose count lies outside the new bounds (raising minCount above it, lowering
+    maxCount below it), so a count frozen at creation (ignore_changes) breaks later updates; sending the
+    live count, clamped, changes nothing the autoscaler did except what the new bounds require. A pool
+    that does not exist yet starts at its minimum.
+    """
+    if live is None:
+        return min_count
+    return max(min_count, min(max_count, live))

@@ -233,7 +233,7 @@ def aks_api_server_restricted(resource_type: str, props: Mapping, config: Mappin
         return []
     fix = ("Set apiServerAccessProfile.authorizedIPRanges to the CIDRs that run pulumi and kubectl, or make the "
            "cluster private (ray-aks: pulumi config set --path 'ray-aks:apiServerAuthorizedIpRanges[0]' "
-           "203.0.113.7/32).")
+           "\"$(curl -s https://ifconfig.me)/32\").")
     if not ranges:
         return [f"The API server is reachable from the whole internet (no authorized IP ranges). {fix}"]
     open_ranges = [cidr for cidr in ranges if not is_unknown(cidr) and _is_whole_internet(str(cidr))]

@@ -29,6 +29,8 @@ from typing import Any
 
 import pulumi
 import yaml
+
+import settings
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import ROOT, SETTINGS, get_root_resource
@@ -336,13 +338,16 @@ def _plain(value: Any) -> Any:
 
 def stack_config(stack: str = "dev", overrides: dict[str, Any] | None = None,
                  remove: tuple[str, ...] = ()) -> dict[str, str]:
-    """A stack's config as the Pulumi CLI hands it to the program: Pulumi.yaml defaults, then
-    Pulumi.<stack>.yaml, then overrides; every value as text (structured values as JSON)."""
+    """A stack's config as the Pulumi CLI hands it to the program: Pulumi.yaml defaults (and the offline
+    API allow-list), then Pulumi.<stack>.yaml, then overrides; every value as text (structured values as JSON)."""
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     config: dict[str, Any] = {}
     for key, spec in project.get("config", {}).items():
         if "default" in spec:
             config[key if ":" in key else f"{PROJECT}:{key}"] = spec["default"]
+    # Pulumi.dev.yaml ships no API allow-list (each user sets their own public IP; placeholders are
+    # refused): offline runs stand in a valid public example unless the stack file sets one.
+    config[f"{PROJECT}:apiServerAuthorizedIpRanges"] = [settings.EXAMPLE_PUBLIC_CIDR]
     stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
         config.update((yaml.safe_load(stack_file.read_text()) or {}).get("config", {}) or {})

@@ -11,6 +11,7 @@ import pulumi
 import pytest
 from pulumi import _types
 
+import versions
 from manifests import azure, pools
 from tools.mocks import CALLER_OBJECT_ID, SUBSCRIPTION_ID, TENANT_ID, Recording, run_program, stack_config
 
@@ -86,12 +87,55 @@ def test_admin_groups_from_config_become_cluster_admins(record):
     assert aks["aadProfile"]["adminGroupObjectIDs"] == [group]
 
 
-def test_the_identity_running_pulumi_up_gets_rbac_cluster_admin_on_this_cluster_only(dev):
-    admin = dev.one(ROLE, "cluster-admin")
+def admin_grants(rec: Recording) -> list:
+    return [r for r in rec.of_type(ROLE) if r.inputs["roleDefinitionId"] == role_id(azure.AKS_RBAC_CLUSTER_ADMIN)]
+
+
+def test_the_person_running_pulumi_up_gets_rbac_cluster_admin_on_the_clusters_resource_group_only(dev):
+    [admin] = admin_grants(dev)
+    assert admin.name == f"cluster-admin-{CALLER_OBJECT_ID}"
     assert admin.inputs["principalId"] == CALLER_OBJECT_ID
-    assert admin.inputs["roleDefinitionId"] == role_id(azure.AKS_RBAC_CLUSTER_ADMIN)
-    assert admin.inputs["scope"] == dev.one(AKS).id
+    # Without a type the SDK sends User; a service principal would then get UnmatchedPrincipalType.
+    assert admin.inputs["principalType"] == "User"
+    assert admin.inputs["scope"] == dev.one("azure-native:resources:ResourceGroup", "ray-aks").id
     assert ("azure-native:authorization:getClientConfig", {}) in dev.invokes
+
+
+def test_a_service_principal_running_pulumi_up_is_granted_as_a_service_principal(record):
+    [admin] = admin_grants(record({"deployerPrincipalType": "ServicePrincipal"}))
+    assert (admin.inputs["principalId"], admin.inputs["principalType"]) == (CALLER_OBJECT_ID, "ServicePrincipal")
+
+
+def test_the_deployers_grant_is_named_after_it_and_kept_when_another_identity_runs_up(dev):
+    # principalId is force-new: one grant that follows the caller would be replaced, revoking the previous
+    # admin. One grant per principal, retained when Pulumi stops managing it, keeps the previous admin.
+    [admin] = admin_grants(dev)
+    assert CALLER_OBJECT_ID in admin.name
+    assert admin.options["retainOnDelete"] is True
+
+
+def test_admin_groups_are_granted_as_groups_and_a_deployer_of_type_none_gets_no_grant_of_its_own(record):
+    groups = ["44444444-4444-4444-4444-444444444444", "55555555-5555-5555-5555-555555555555"]
+    rec = record({"adminGroupObjectIds": groups, "deployerPrincipalType": "None"})
+    grants = admin_grants(rec)
+    assert sorted(g.inputs["principalId"] for g in grants) == groups
+    assert {g.inputs["principalType"] for g in grants} == {"Group"}
+    assert all(g.inputs["scope"] == rec.one("azure-native:resources:ResourceGroup", "ray-aks").id for g in grants)
+    # Removing a group from the config is meant to revoke it.
+    assert all(g.options["retainOnDelete"] in (None, False) for g in grants)
+
+
+def test_every_role_assignment_names_the_type_its_principal_really_has(record):
+    # The SDK sends User when no type is given (azure-rest-api-specs#21664), so "some type" is not enough:
+    # each grant must carry its principal's own type. The caller here is a service principal.
+    group = "44444444-4444-4444-4444-444444444444"
+    rec = record({"adminGroupObjectIds": [group], "deployerPrincipalType": "ServicePrincipal"})
+    expected = {i.outputs["principalId"]: "ServicePrincipal" for i in rec.of_type(IDENTITY)}
+    expected.update({group: "Group", CALLER_OBJECT_ID: "ServicePrincipal"})
+    roles = rec.of_type(ROLE)
+    assert len(roles) == 5  # subnet join, two data roles, the group's and the caller's admin grants
+    for role in roles:
+        assert role.inputs["principalType"] == expected[role.inputs["principalId"]], role.name
 
 
 def test_oidc_issuer_workload_identity_and_the_blob_csi_driver_are_on(dev):
@@ -112,9 +156,9 @@ def test_azure_cni_overlay_runs_with_a_network_policy_engine(record, engine, dat
 
 def test_upgrade_channels_and_the_api_server_allow_list_come_from_config(record):
     aks = record({"upgradeChannel": "stable", "nodeOsUpgradeChannel": "SecurityPatch",
-                  "apiServerAuthorizedIpRanges": ["198.51.100.0/24", "203.0.113.9"]}).one(AKS).inputs
+                  "apiServerAuthorizedIpRanges": ["20.37.0.0/24", "52.160.0.9"]}).one(AKS).inputs
     assert aks["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "SecurityPatch"}
-    assert aks["apiServerAccessProfile"] == {"authorizedIPRanges": ["198.51.100.0/24", "203.0.113.9"]}
+    assert aks["apiServerAccessProfile"] == {"authorizedIPRanges": ["20.37.0.0/24", "52.160.0.9"]}
 
 
 def test_the_system_pool_runs_critical_addons_only_across_the_configured_zones(record):
@@ -128,13 +172,18 @@ def test_the_system_pool_runs_critical_addons_only_across_the_configured_zones(r
 
 # --- Pools ---------------------------------------------------------------------------------------------
 
-def test_the_cpu_pool_autoscales_and_its_count_is_left_to_the_autoscaler(dev):
+def test_the_cpu_pool_autoscales_and_its_count_is_the_live_one_kept_inside_the_bounds(dev):
     cpu = pool(dev, "cpu")
     assert cpu.inputs["enableAutoScaling"] is True
     assert (cpu.inputs["minCount"], cpu.inputs["maxCount"]) == (1, 3)
     assert cpu.inputs["nodeLabels"] == pools.cpu_labels()
     assert "nodeTaints" not in cpu.inputs
-    assert cpu.options["ignoreChanges"] == ["count"]
+    # A count frozen by ignore_changes would be sent stale after a change of bounds, which AKS refuses.
+    assert cpu.options["ignoreChanges"] == []
+    # The cluster reports no cpu pool yet (a first up): it starts at its minimum.
+    assert cpu.inputs["count"] == 1
+    assert ("azure-native:containerservice:getManagedCluster",
+            {"resourceGroupName": "ray-aks", "resourceName": dev.one(AKS).outputs["name"]}) in dev.invokes
     assert cpu.inputs["resourceName"] == dev.one(AKS).outputs["name"]
 
 
@@ -145,7 +194,7 @@ def test_the_gpu_pool_scales_from_zero_with_a_taint_and_labels_for_ray_gpu_pods(
     assert gpu.inputs["vmSize"] == "Standard_NC8as_T4_v3"
     assert gpu.inputs["nodeLabels"] == {"ray-aks/pool": "gpu", "nvidia.com/gpu.present": "true"}
     assert gpu.inputs["gpuProfile"] == {"driver": "Install"}
-    assert gpu.options["ignoreChanges"] == ["count"]
+    assert gpu.options["ignoreChanges"] == []
 
 
 def test_a_spot_gpu_pool_deletes_evicted_nodes_and_carries_the_spot_taint(dev):
@@ -173,7 +222,8 @@ def test_the_kubeconfig_comes_from_the_user_credentials_of_this_cluster_and_is_a
     calls = [args for token, args in dev.invokes
              if token == "azure-native:containerservice:listManagedClusterUserCredentials"]
     group = dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"]
-    assert calls == [{"resourceGroupName": group, "resourceName": dev.one(AKS).outputs["name"]}]
+    # format=exec: the kubelogin exec plugin, not the deprecated azure auth-provider.
+    assert calls == [{"resourceGroupName": group, "resourceName": dev.one(AKS).outputs["name"], "format": "exec"}]
     assert "kubeconfig" in dev.secret_outputs
     assert "--login\n      - azurecli" in dev.stack_outputs["kubeconfig"]
     assert "devicecode" not in dev.stack_outputs["kubeconfig"]
@@ -189,7 +239,7 @@ def test_one_kubernetes_provider_is_built_from_this_clusters_kubeconfig(dev):
     assert provider.inputs["kubeconfig"] == dev.stack_outputs["kubeconfig"]
     assert provider.inputs["clusterIdentifier"] == dev.one(AKS).id
     # It waits for the admin role assignment: nothing reaches the API server before it may.
-    assert dev.one(ROLE, "cluster-admin").urn in provider.property_dependencies["kubeconfig"]
+    assert {g.urn for g in admin_grants(dev)} <= set(provider.property_dependencies["kubeconfig"])
 
 
 # --- Storage -------------------------------------------------------------------------------------------
@@ -255,7 +305,9 @@ def test_data_outlives_destroy_in_a_resource_group_of_its_own(dev):
 
 def test_without_retain_data_destroy_deletes_the_data_too(record):
     rec = record({"retainData": False})
-    assert all(r.options["retainOnDelete"] in (None, False) for r in rec.resources.values())
+    # The deployer's admin grant is retained on purpose (see the identity tests); the resource group takes it.
+    deployer = f"cluster-admin-{CALLER_OBJECT_ID}"
+    assert all(r.options["retainOnDelete"] in (None, False) for r in rec.resources.values() if r.name != deployer)
 
 
 # --- Identity ------------------------------------------------------------------------------------------
@@ -367,6 +419,9 @@ BAD_CONFIGS = [
     {"networkPolicy": "flannel"},
     {"gpuMaxcount": "3"},
     {"apiServerAuthorizedIpRanges": []},
+    {"apiServerAuthorizedIpRanges": ["203.0.113.7/32"]},
+    {"kubernetesVersion": "1.34"},
+    {"systemVmSize": "Standard_D2ds_v5"},
 ]
 
 
@@ -379,3 +434,57 @@ def test_bad_config_stops_the_program_with_one_message_and_no_resource(overrides
     assert all(f"ray-aks:{key} = " in message for key in overrides if key != "gpuMaxCount" or len(overrides) == 1)
     assert "Valid example: pulumi config set" in message or "did you mean" in message
     assert caught.value.recording.resources == {}
+
+
+# --- What later ups, refreshes and upgrades do ---------------------------------------------------------
+
+def test_the_clusters_pool_list_is_left_alone_after_creation_so_a_refresh_does_not_put_every_pool(dev):
+    # AKS's GET lists every pool in agentPoolProfiles and a refresh copies them into the inputs
+    # (pulumi-azure-native#1532, #4264): diffing it would PUT the whole cluster on every up.
+    assert "agentPoolProfiles" in dev.one(AKS).options["ignoreChanges"]
+
+
+@pytest.mark.parametrize(("channel", "ignored"), [("patch", True), ("stable", True), ("rapid", True),
+                                                  ("node-image", False), ("none", False)])
+def test_the_kubernetes_version_is_left_to_aks_under_a_channel_that_moves_it(record, channel, ignored):
+    aks = record({"upgradeChannel": channel}).one(AKS)
+    assert aks.inputs["kubernetesVersion"] == versions.KUBERNETES_VERSION
+    assert ("kubernetesVersion" in aks.options["ignoreChanges"]) is ignored
+
+
+def test_the_cluster_tier_is_a_setting_and_premium_brings_long_term_support(record, dev):
+    assert (dev.one(AKS).inputs["sku"], dev.one(AKS).inputs["supportPlan"]) == (
+        {"name": "Base", "tier": "Free"}, "KubernetesOfficial")
+    premium = record({"clusterSkuTier": "Premium"}).one(AKS).inputs
+    assert (premium["sku"]["tier"], premium["supportPlan"]) == ("Premium", "AKSLongTermSupport")
+    assert record({}, remove=("clusterSkuTier",)).one(AKS).inputs["sku"]["tier"] == "Standard"
+
+
+def test_upgrades_happen_only_in_the_weekly_maintenance_window(record):
+    rec = record({"maintenanceDay": "Saturday", "maintenanceStartHour": 22, "maintenanceDurationHours": 6})
+    configs = {c.inputs["configName"]: c for c in rec.of_type("azure-native:containerservice:MaintenanceConfiguration")}
+    assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
+    for config in configs.values():
+        assert config.inputs["resourceName"] == rec.one(AKS).outputs["name"]
+        assert config.inputs["maintenanceWindow"] == {
+            "schedule": {"weekly": {"dayOfWeek": "Saturday", "intervalWeeks": 1}},
+            "durationHours": 6, "startTime": "22:00", "utcOffset": "+00:00"}
+
+
+def test_without_auto_upgrades_there_is_no_window_for_them(record):
+    rec = record({"upgradeChannel": "none", "nodeOsUpgradeChannel": "Unmanaged"})
+    assert rec.of_type("azure-native:containerservice:MaintenanceConfiguration") == []
+
+
+def test_os_disks_are_ephemeral_where_the_vm_sizes_temp_disk_holds_them(record):
+    rec = record({"gpuVmSize": "Standard_NC24ads_A100_v4", "gpuWorkerCpus": 20})
+    system = rec.one(AKS).inputs["agentPoolProfiles"][0]
+    assert (system["osDiskType"], system["osDiskSizeGB"]) == ("Ephemeral", 150)  # Standard_D4ds_v5
+    assert (pool(rec, "cpu").inputs["osDiskType"], pool(rec, "cpu").inputs["osDiskSizeGB"]) == ("Ephemeral", 300)
+    # A 64 GiB temp disk is too small for the images: AKS chooses.
+    assert "osDiskType" not in pool(rec, "gpu").inputs
+
+
+def test_a_stack_name_with_underscores_or_dots_still_makes_a_valid_dns_prefix():
+    rec = run_program(stack_config("team_a.dev"), stack="team_a.dev")
+    assert rec.one(AKS).inputs["dnsPrefix"] == "ray-aks-team-a-dev"

@@ -148,3 +148,28 @@ def test_up_builds_the_workload_images_into_the_registry_before_the_update():
     script = steps(pulumi, "pulumi")[build]["run"]
     assert script.index("pulumi up") < script.index("python -m images build-command")
     assert steps(pulumi, "pulumi")[build]["if"] == "inputs.images"
+
+
+def test_the_workflows_identity_is_granted_cluster_admin_as_a_service_principal():
+    action = step_using(load("pulumi.yml"), "pulumi", "pulumi/actions")["with"]
+    config = yaml.safe_load(action["config-map"])
+    value = config["ray-aks:deployerPrincipalType"]["value"]
+    assert value == "${{ vars.PULUMI_DEPLOYER_PRINCIPAL_TYPE || 'ServicePrincipal' }}"
+    assert config["ray-aks:deployerPrincipalType"]["secret"] is False
+    # The key and the default are ones the program accepts.
+    from settings import Settings, parse
+
+    assert "deployer_principal_type" in Settings.model_fields
+    assert parse({"ray-aks:apiServerAuthorizedIpRanges": ["20.37.0.1/32"],
+                  "ray-aks:deployerPrincipalType": "ServicePrincipal"}).deployer_principal_type == "ServicePrincipal"
+
+
+def test_the_preview_identity_is_told_to_hold_what_a_kubernetes_dry_run_needs():
+    # Kubernetes authorizes a dry-run like the write itself; RBAC Writer covers neither cluster-scoped
+    # objects nor custom resources (the CRDs, the RayCluster), so the preview would answer 403.
+    text = (PROJECT_DIR / "docs" / "pull-requests.md").read_text()
+    section = text[text.index("second, read-mostly application for previews"):]
+    section = section[:section.index("**4.")]
+    assert "Azure Kubernetes Service RBAC Cluster Admin" in section
+    assert "RBAC Writer" not in section
+    assert "Reader" in section and "dry-run" in section

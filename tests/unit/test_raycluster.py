@@ -19,13 +19,13 @@ from manifests.raycluster import (
     CPU_GROUP, GPU_GROUP, TIMEOUT_SECONDS, WAIT_FOR, cpu_worker_max, head_service_name,
     raycluster_manifest,
 )
-from settings import Settings, SettingsError, parse, vm_vcpus
+from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse, vm_vcpus
 
 # The CRD schemas of the pinned KubeRay chart, kept in the repository (tests/schemas/*/SOURCE.txt).
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / f"kuberay-v{versions.KUBERAY_CHART_VERSION}"
 SCHEMA = SCHEMAS / "raycluster-v1.schema.json"
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]}
 # Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity, the forms we write).
 QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import typing
+from datetime import date
 
 import pytest
 import yaml
@@ -11,10 +13,10 @@ from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
 
 import settings
-from settings import Settings, SettingsError, parse
+from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse
 from tools.mocks import PROJECT_DIR
 
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": json.dumps([EXAMPLE_PUBLIC_CIDR])}
 PULUMI_TYPES = {int: "integer", bool: "boolean", str: "string"}
 
 
@@ -44,12 +46,16 @@ def test_pulumi_yaml_defaults_alone_pass_except_for_the_api_server_allow_list():
     defaults = {key: value for key, spec in pulumi_yaml_config().items() for value in [spec["default"]]}
     with pytest.raises(SettingsError, match="apiServerAuthorizedIpRanges"):
         parse(defaults)
-    assert parse({**defaults, "ray-aks:apiServerAuthorizedIpRanges": ["198.51.100.0/24"]}).gpu_min_count == 0
+    assert parse({**defaults, "ray-aks:apiServerAuthorizedIpRanges": ["20.37.0.0/24"]}).gpu_min_count == 0
 
 
-def test_the_dev_stack_is_valid():
+def test_the_dev_stack_ships_no_allow_list_and_asks_for_the_users_own_ip():
+    # A placeholder that passes would let the cluster be created and every Kubernetes call time out.
     stack = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
-    loaded = parse(stack)
+    assert "ray-aks:apiServerAuthorizedIpRanges" not in stack
+    with pytest.raises(SettingsError, match=r"ray-aks:apiServerAuthorizedIpRanges = \[\] .*without an allow-list"):
+        parse(stack)
+    loaded = parse({**stack, **VALID})
     assert loaded.gpu_spot is True and loaded.gpu_vm_size == "Standard_NC8as_T4_v3"
 
 
@@ -101,7 +107,31 @@ BAD = [
     ("storageSku", "Premium_GRS", "'Premium_LRS'"),
     ("apiServerAuthorizedIpRanges", "[]", "without an allow-list"),
     ("apiServerAuthorizedIpRanges", '["0.0.0.0/0"]', "whole internet"),
-    ("apiServerAuthorizedIpRanges", "203.0.113.7/32", "not a JSON array"),
+    ("apiServerAuthorizedIpRanges", "20.37.0.1/32", "not a JSON array"),
+    ("apiServerAuthorizedIpRanges", '["203.0.113.7/32"]', "documentation range (RFC 5737)"),
+    ("apiServerAuthorizedIpRanges", '["198.51.100.0/24"]', "documentation range (RFC 5737)"),
+    ("apiServerAuthorizedIpRanges", '["20.37.0.1/32","192.0.2.10"]', "documentation range (RFC 5737)"),
+    ("apiServerAuthorizedIpRanges", '["10.1.2.3/32"]', "private range (RFC 1918)"),
+    ("apiServerAuthorizedIpRanges", '["192.168.1.0/24"]', "private range (RFC 1918)"),
+    ("apiServerAuthorizedIpRanges", '["100.64.0.1"]', "carrier-grade NAT"),
+    ("apiServerAuthorizedIpRanges", '["127.0.0.1"]', "loopback"),
+    ("podCidr", "172.30.0.0/16", "AKS reserves"),
+    ("serviceCidr", "172.31.0.0/16", "AKS reserves"),
+    ("podCidr", "192.0.2.0/24", "AKS reserves"),
+    ("vnetCidr", "169.254.0.0/16", "AKS reserves"),
+    ("nodeSubnetCidr", "172.30.1.0/24", "AKS reserves"),
+    ("serviceCidr", "10.0.0.0/12", "too large for Kubernetes services"),
+    ("systemVmSize", "Standard_D2ds_v5", "AKS system pools need at least 4"),
+    ("systemVmSize", "Standard_B4ms", "B-series"),
+    ("gpuVmSize", "Standard_NC6s_v3", "retired on 2025-09-30"),
+    ("gpuVmSize", "Standard_NC24s_v3", "retired on 2025-09-30"),
+    ("gpuVmSize", "Standard_NV16as_v4", "AMD GPU"),
+    ("deployerPrincipalType", "None", "without any admin"),
+    ("deployerPrincipalType", "Application", "'User'"),
+    ("clusterSkuTier", "Basic", "'Free'"),
+    ("maintenanceDay", "Sun", "'Monday'"),
+    ("maintenanceStartHour", "24", "less than or equal to 23"),
+    ("maintenanceDurationHours", "2", "greater than or equal to 4"),
     ("storageAllowedIpRanges", '["10.1.0.0/16"]', "not a public range"),
     ("storageAllowedIpRanges", '["203.0.113.7/32"]', "up to /30"),
     ("availabilityZones", '["1","4"]', "zones are distinct"),
@@ -190,3 +220,36 @@ def test_premium_skus_make_a_block_blob_account_and_standard_skus_a_general_purp
 def test_tags_always_carry_project_stack_and_manager_plus_extra_tags():
     tags = parse({**VALID, "ray-aks:extraTags": '["owner=ml", "cost-center=42"]'}).tags("prod")
     assert tags == {"project": "ray-aks", "stack": "prod", "managed-by": "pulumi", "owner": "ml", "cost-center": "42"}
+
+
+def test_upgrade_channel_node_image_requires_the_node_image_os_channel():
+    with pytest.raises(SettingsError) as caught:
+        parse({**VALID, "ray-aks:upgradeChannel": "node-image", "ray-aks:nodeOsUpgradeChannel": "SecurityPatch"})
+    line = next(line for line in str(caught.value).splitlines() if "ray-aks:nodeOsUpgradeChannel = " in line)
+    assert '"SecurityPatch"' in line and "requires NodeImage" in line
+    assert "pulumi config set ray-aks:nodeOsUpgradeChannel" in line
+    assert parse({**VALID, "ray-aks:upgradeChannel": "node-image", "ray-aks:nodeOsUpgradeChannel": "NodeImage"})
+
+
+def test_public_allow_lists_take_up_to_200_ranges_as_aks_does():
+    ranges = [f"20.{i // 250}.{i % 250}.0/24" for i in range(201)]
+    assert len(parse({**VALID, "ray-aks:apiServerAuthorizedIpRanges": json.dumps(ranges[:200])})
+               .api_server_authorized_ip_ranges) == 200
+    with pytest.raises(SettingsError) as caught:
+        parse({**VALID, "ray-aks:apiServerAuthorizedIpRanges": json.dumps(ranges)})
+    line = str(caught.value).splitlines()[1]
+    assert line.startswith("  ray-aks:apiServerAuthorizedIpRanges = [")
+    assert "201 ranges are more than AKS accepts (200)" in line
+    assert "pulumi config set ray-aks:apiServerAuthorizedIpRanges" in line
+
+
+def test_a_single_system_node_is_accepted_with_a_warning_and_two_are_the_default():
+    assert Settings.model_fields["system_node_count"].default == 2
+    assert settings.advisories(parse(VALID), date(2026, 12, 2)) == []
+    [warning] = settings.advisories(parse({**VALID, "ray-aks:systemNodeCount": "1"}), date(2026, 12, 2))
+    assert "ray-aks:systemNodeCount = 1" in warning and "at least 2" in warning
+
+
+def test_the_dev_stack_asks_for_its_single_system_node_explicitly():
+    stack = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
+    assert stack["ray-aks:systemNodeCount"] == 1

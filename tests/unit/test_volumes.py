@@ -16,10 +16,10 @@ from manifests.volumes import (
     BLOCK_POOL_MB, BLOCK_PREFETCH, BLOCK_SIZE_MB, blob_volumes, persistent_volume, persistent_volume_claim,
     storage_class, volume_handle,
 )
-from settings import DATASETS_CONTAINER, RESULTS_CONTAINER, parse
+from settings import DATASETS_CONTAINER, EXAMPLE_PUBLIC_CIDR, RESULTS_CONTAINER, parse
 
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
-SETTINGS = parse({"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'})
+SETTINGS = parse({"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]})
 DATASETS, RESULTS = blob_volumes(SETTINGS)
 IDS = {"namespace": "ray", "resource_group": "storage-rg", "account": "rayaksdata042",
        "client_id": "3c20d8e3-fdee-5025-ae42-1579eb9bc801"}

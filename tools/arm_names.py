@@ -61,6 +61,10 @@ _AKS = "containerservice/resource-manager/Microsoft.ContainerService/aks/stable/
 _MSI = "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"
 _NETWORK = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
 _GROUP = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+_ACR = "containerregistry/resource-manager/Microsoft.ContainerRegistry/preview/"
+_REGISTRY = _GROUP + "/providers/Microsoft.ContainerRegistry/registries/{registryName}"
+_INSIGHTS = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/"
+_NO_RULE = "the spec sets no pattern or length"
 _AGENT_POOL = dict(pattern=r"^[a-z][a-z0-9]{0,11}$", min_length=1, max_length=12)
 
 RULES: dict[str, NameRule] = {
@@ -119,6 +123,55 @@ RULES: dict[str, NameRule] = {
         autoname="uuid",
         note="RoleAssignmentNameParameter: 'It can be any valid GUID'; azure-native autonames it with a GUID "
              "(pulumi-azure-native#582, #625)"),
+    "azure-native:containerregistry:Registry": NameRule(
+        _REGISTRY, "registryName", _ACR + "2023-01-01-preview/containerregistry.json", "2023-01-01-preview",
+        pattern=r"^[a-zA-Z0-9]*$", min_length=5, max_length=50, global_name=True,
+        note="RegistryNameParameter; the name is global (<name>.azurecr.io, Registries_CheckNameAvailability): "
+             "an autoname's hyphen breaks the pattern"),
+    "azure-native:containerregistry:CacheRule": NameRule(
+        _REGISTRY + "/cacheRules/{cacheRuleName}", "cacheRuleName",
+        _ACR + "2024-11-01-preview/containerregistry.json", "2024-11-01-preview",
+        pattern=r"^[a-zA-Z0-9-]*$", min_length=5, max_length=50, note="CacheRuleNameParameter"),
+    "azure-native:monitor:AzureMonitorWorkspace": NameRule(
+        _GROUP + "/providers/Microsoft.Monitor/accounts/{azureMonitorWorkspaceName}", "azureMonitorWorkspaceName",
+        "monitor/resource-manager/Microsoft.Monitor/Accounts/stable/2023-04-03/monitoringAccounts_API.json",
+        "2023-04-03", pattern=r"^(?!-)[a-zA-Z0-9-]+[^-]$",
+        note="the path parameter's pattern (no hyphen first or last, at least 2 characters); the spec sets no "
+             "maximum length"),
+    "azure-native:monitor:DataCollectionEndpoint": NameRule(
+        _GROUP + "/providers/Microsoft.Insights/dataCollectionEndpoints/{dataCollectionEndpointName}",
+        "dataCollectionEndpointName", _INSIGHTS + "dataCollectionEndpoints_API.json", "2022-06-01",
+        note=_NO_RULE + "; Azure's managed Prometheus templates (Azure/prometheus-collector "
+             "AddonTerraformTemplate/main.tf) cut DCE names to 44 characters, not checked here"),
+    "azure-native:monitor:DataCollectionRule": NameRule(
+        _GROUP + "/providers/Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}",
+        "dataCollectionRuleName", _INSIGHTS + "dataCollectionRules_API.json", "2022-06-01",
+        note=_NO_RULE + "; the same templates cut DCR names to 64 characters, not checked here"),
+    "azure-native:monitor:DataCollectionRuleAssociation": NameRule(
+        "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
+        "associationName", _INSIGHTS + "dataCollectionRuleAssociations_API.json", "2022-06-01",
+        note=_NO_RULE + "; an extension resource: the association lives under the resource it ties (resourceUri)"),
+    "azure-native:alertsmanagement:PrometheusRuleGroup": NameRule(
+        _GROUP + "/providers/Microsoft.AlertsManagement/prometheusRuleGroups/{ruleGroupName}", "ruleGroupName",
+        "alertsmanagement/resource-manager/Microsoft.AlertsManagement/stable/2023-03-01/PrometheusRuleGroups.json",
+        "2023-03-01", pattern=r"^[^:@/#{}%&+*<>?\\]+$",
+        note="RuleGroupNameParameter; Azure's naming rules page (learn.microsoft.com resource-name-rules) also "
+             "says 1-260 characters, no '|', not ending in a space or period: not checked here"),
+    "azure-native:dashboard:Grafana": NameRule(
+        _GROUP + "/providers/Microsoft.Dashboard/grafana/{workspaceName}", "workspaceName",
+        "dashboard/resource-manager/Microsoft.Dashboard/Dashboard/stable/2024-10-01/grafana.json", "2024-10-01",
+        pattern=r"^[a-zA-Z][a-z0-9A-Z-]{0,28}[a-z0-9A-Z]$",
+        note="WorkspaceNameParameter: a letter first, letters, digits and hyphens, no hyphen last, 2-30 "
+             "characters; terraform-provider-azurerm (azurerm_dashboard_grafana) allows only 2-23, which no Azure "
+             "source states: not checked here"),
+    "azure-native:operationalinsights:Workspace": NameRule(
+        # The spec writes this path with a lowercase "resourcegroups".
+        "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.OperationalInsights"
+        "/workspaces/{workspaceName}", "workspaceName",
+        "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/Workspaces.json",
+        "2023-09-01", pattern=r"^[A-Za-z0-9][A-Za-z0-9-]+[A-Za-z0-9]$", min_length=4, max_length=63,
+        note="WorkspaceNameParameter of operationalinsights/resource-manager/common/v1/types.json; Workspaces_Delete: "
+             "a deleted workspace's name stays taken for 14 days unless deleted with force"),
 }
 
 

@@ -24,7 +24,8 @@ def test_every_azure_native_type_the_program_registers_has_a_naming_rule(record,
 
 def test_every_rule_names_its_spec_file_and_api_version():
     for resource_type, rule in arm_names.RULES.items():
-        assert rule.spec.endswith(".json") and re.fullmatch(r"\d{4}-\d{2}-\d{2}", rule.api_version), resource_type
+        assert rule.spec.endswith(".json"), resource_type
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}(-preview)?", rule.api_version), resource_type
         assert rule.api_version in rule.spec or "resource-manager" in rule.spec, resource_type
         assert "{" + rule.name_param in rule.path or "{" + rule.name_param[0].upper() + rule.name_param[1:] in rule.path
 
@@ -37,7 +38,8 @@ def test_the_rules_use_the_api_versions_the_sdk_sends():
         module, _, name = resource_type.removeprefix("azure-native:").partition(":")
         cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
         source = open(sys.modules[cls.__module__].__file__).read()
-        assert f"Uses Azure REST API version {rule.api_version}" in source, resource_type
+        # Exactly that version: 2023-01-01 must not pass for a module that sends 2023-01-01-preview.
+        assert re.search(rf"Uses Azure REST API version {re.escape(rule.api_version)}(?![\w-])", source), resource_type
 
 
 def test_unnamed_resources_get_the_logical_name_and_8_hex_or_a_guid_as_azure_native_gives_them(dev):
@@ -145,3 +147,85 @@ def test_a_storage_account_name_taken_in_another_resource_group_is_refused():
     with pytest.raises(ValueError, match="already taken"):
         _register(AzureMocks(mocks.cloud), "azure-native:storage:StorageAccount", "b",
                   {"resourceGroupName": "two", "accountName": "rayaksdata042"})
+
+
+# --- The monitoring and registry types ---------------------------------------------------------------------
+
+_G = {"resourceGroupName": "g"}
+CLUSTER_ID = ("/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/g/providers/"
+              "Microsoft.ContainerService/managedClusters/c")
+# (type, the name input, a name its ARM spec refuses, why, one it takes, the other inputs)
+NEW_RULES = [
+    ("azure-native:containerregistry:Registry", "registryName", "ray-aks-acr", "^[a-zA-Z0-9]*$", "rayaksdev042", _G),
+    ("azure-native:containerregistry:Registry", "registryName", "acr1", "shorter than 5", "rayaksdev042", _G),
+    ("azure-native:containerregistry:Registry", "registryName", "a" * 51, "longer than 50", "a" * 50, _G),
+    ("azure-native:containerregistry:CacheRule", "cacheRuleName", "ray_base", "^[a-zA-Z0-9-]*$", "ray-base",
+     {**_G, "registryName": "rayaksdev042"}),
+    ("azure-native:monitor:AzureMonitorWorkspace", "azureMonitorWorkspaceName", "prometheus-",
+     "^(?!-)[a-zA-Z0-9-]+[^-]$", "monitoring-prometheus1a2b3c4d", _G),
+    ("azure-native:monitor:AzureMonitorWorkspace", "azureMonitorWorkspaceName", "-prometheus",
+     "^(?!-)[a-zA-Z0-9-]+[^-]$", "p2", _G),
+    ("azure-native:alertsmanagement:PrometheusRuleGroup", "ruleGroupName", "ray/alerts", "does not match",
+     "cluster-monitoring-alerts1a2b3c4d", _G),
+    ("azure-native:alertsmanagement:PrometheusRuleGroup", "ruleGroupName", "ray:alerts", "does not match",
+     "Ray alerts (GPU)", _G),
+    ("azure-native:dashboard:Grafana", "workspaceName", "1grafana", "does not match", "ray-aks-dev", _G),
+    ("azure-native:dashboard:Grafana", "workspaceName", "grafana-", "does not match", "g1", _G),
+    ("azure-native:dashboard:Grafana", "workspaceName", "g" * 31, "does not match", "g" * 30, _G),
+    ("azure-native:operationalinsights:Workspace", "workspaceName", "log", "shorter than 4", "logs", _G),
+    ("azure-native:operationalinsights:Workspace", "workspaceName", "logs_ray", "does not match",
+     "monitoring-logs1a2b3c4d", _G),
+    ("azure-native:operationalinsights:Workspace", "workspaceName", "l" * 64, "longer than 63", "l" * 63, _G),
+]
+
+
+@pytest.mark.parametrize(("typ", "key", "refused", "why", "taken", "inputs"), NEW_RULES,
+                         ids=[f"{row[0].rsplit(':', 1)[1]}-{row[2][:12]}" for row in NEW_RULES])
+def test_the_monitoring_and_registry_rules_refuse_what_their_spec_refuses(typ, key, refused, why, taken, inputs):
+    with pytest.raises(ValueError, match=re.escape(why)) as caught:
+        _register(AzureMocks(), typ, "x", {**inputs, key: refused})
+    assert arm_names.rule(typ).spec in str(caught.value)
+    resource_id, outputs = _register(AzureMocks(), typ, "x", {**inputs, key: taken})
+    assert outputs["name"] == taken and resource_id.endswith("/" + taken)
+
+
+@pytest.mark.parametrize("typ", ["azure-native:monitor:DataCollectionEndpoint", "azure-native:monitor:DataCollectionRule"])
+def test_collection_endpoints_and_rules_take_any_name_as_their_spec_does(typ):
+    _, outputs = _register(AzureMocks(), typ, "monitoring-prometheus-dce", _G)
+    assert re.fullmatch(r"monitoring-prometheus-dce[0-9a-f]{8}", outputs["name"])
+    assert arm_names.rule(typ).violations("MSProm-eastus2-ray-aks-dev_(1)") == []
+
+
+def test_a_rule_association_lives_under_the_cluster_it_ties():
+    resource_id, outputs = _register(AzureMocks(), "azure-native:monitor:DataCollectionRuleAssociation", "a",
+                                     {"resourceUri": CLUSTER_ID, "associationName": "ContainerInsightsExtension"})
+    assert resource_id == CLUSTER_ID + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/ContainerInsightsExtension"
+
+
+def test_a_log_analytics_workspace_id_is_spelled_as_its_spec_spells_it():
+    resource_id, _ = _register(AzureMocks(), "azure-native:operationalinsights:Workspace", "logs",
+                               {**_G, "workspaceName": "ray-logs"})
+    assert resource_id == ("/subscriptions/22222222-2222-2222-2222-222222222222/resourcegroups/g/providers/"
+                           "Microsoft.OperationalInsights/workspaces/ray-logs")
+
+
+def test_an_autonamed_registry_is_refused_so_the_registry_needs_a_derived_name():
+    # Registry("registry") names its ACR f"{name}-acr": azure-native would send registry-acr<8 hex>.
+    with pytest.raises(ValueError, match=re.escape("registryName 'registry-acr")):
+        _register(AzureMocks(), "azure-native:containerregistry:Registry", "registry-acr", _G)
+
+
+def test_an_autonamed_grafana_under_a_long_component_name_is_refused():
+    # The logical name plus 8 hex characters must fit Grafana's 30: monitoring-grafana (18) does, a 23-character
+    # one does not.
+    _register(AzureMocks(), "azure-native:dashboard:Grafana", "monitoring-grafana", _G)
+    with pytest.raises(ValueError, match="workspaceName 'cluster-monitoring-grafana"):
+        _register(AzureMocks(), "azure-native:dashboard:Grafana", "cluster-monitoring-grafana", _G)
+
+
+def test_a_registry_name_taken_in_another_resource_group_is_refused():
+    mocks = AzureMocks()
+    _register(mocks, "azure-native:containerregistry:Registry", "a", {"resourceGroupName": "one", "registryName": "rayaksdev042"})
+    with pytest.raises(ValueError, match="already taken"):
+        _register(AzureMocks(mocks.cloud), "azure-native:containerregistry:Registry", "b",
+                  {"resourceGroupName": "two", "registryName": "rayaksdev042"})

@@ -131,9 +131,14 @@ def test_every_role_assignment_names_the_type_its_principal_really_has(record):
     group = "44444444-4444-4444-4444-444444444444"
     rec = record({"adminGroupObjectIds": [group], "deployerPrincipalType": "ServicePrincipal"})
     expected = {i.outputs["principalId"]: "ServicePrincipal" for i in rec.of_type(IDENTITY)}
+    # Identities Azure makes itself: the cluster's kubelet identity (AcrPull) and Grafana's system identity.
+    expected[rec.one(AKS).outputs["identityProfile"]["kubeletidentity"]["objectId"]] = "ServicePrincipal"
+    expected[rec.one("azure-native:dashboard:Grafana").outputs["identity"]["principalId"]] = "ServicePrincipal"
     expected.update({group: "Group", CALLER_OBJECT_ID: "ServicePrincipal"})
     roles = rec.of_type(ROLE)
-    assert len(roles) == 5  # subnet join, two data roles, the group's and the caller's admin grants
+    # subnet join, two data roles, the group's and the caller's admin grants, the kubelet's AcrPull,
+    # Grafana's Monitoring Data Reader and the deployer's Grafana Editor
+    assert len(roles) == 8
     for role in roles:
         assert role.inputs["principalType"] == expected[role.inputs["principalId"]], role.name
 
@@ -183,7 +188,8 @@ def test_the_cpu_pool_autoscales_and_its_count_is_the_live_one_kept_inside_the_b
     # The cluster reports no cpu pool yet (a first up): it starts at its minimum.
     assert cpu.inputs["count"] == 1
     assert ("azure-native:containerservice:getManagedCluster",
-            {"resourceGroupName": "ray-aks", "resourceName": dev.one(AKS).outputs["name"]}) in dev.invokes
+            {"resourceGroupName": dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"],
+             "resourceName": dev.one(AKS).outputs["name"]}) in dev.invokes
     assert cpu.inputs["resourceName"] == dev.one(AKS).outputs["name"]
 
 

@@ -76,11 +76,11 @@ def test_every_kubernetes_resource_uses_the_provider_built_from_this_cluster(dev
         assert dev.provider_of(resource) is provider, resource.name
 
 
-def test_the_kubernetes_side_is_four_components_each_with_its_own_children(dev):
+def test_the_kubernetes_side_is_five_components_each_with_its_own_children(dev):
     components = {r.type: r for r in dev.resources.values() if r.type in (
         "ray-aks:gpu:DevicePlugin", "ray-aks:kuberay:KubeRay", "ray-aks:ray:RayCluster",
         "ray-aks:monitoring:ScrapeTargets", "ray-aks:seed:Seed")}
-    assert len(components) == 4
+    assert len(components) == 5
     for resource in kubernetes_resources(dev):
         assert dev.by_urn(resource.parent) in components.values(), resource.name
 

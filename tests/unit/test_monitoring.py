@@ -13,7 +13,7 @@ from manifests import monitoring, pools, raycluster
 from manifests.network_policy import NAMESPACE_NAME_LABEL
 from settings import parse
 
-SETTINGS = parse({"apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'})
+SETTINGS = parse({"apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'})
 
 
 def kuberay_pods(settings=SETTINGS) -> list[dict]:

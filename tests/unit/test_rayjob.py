@@ -21,7 +21,7 @@ from settings import parse
 from workloads import tune
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / f"kuberay-v{versions.KUBERAY_CHART_VERSION}" / "rayjob-v1.schema.json"
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]', "ray-aks:sweepOnUp": "true"}
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]', "ray-aks:sweepOnUp": "true"}
 
 
 def settings_of(**config):

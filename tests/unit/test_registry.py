@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from manifests import registry
 from settings import SettingsError, parse
 
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
 LOGIN = "rayaksdev1234abcd.azurecr.io"
 
 

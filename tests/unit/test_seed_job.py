@@ -16,7 +16,7 @@ from manifests import pools, seed_job, volumes, workload_identity
 from settings import parse
 from workloads import data, mnist_source
 
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
 S = parse(VALID)
 
 

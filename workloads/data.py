@@ -407,12 +407,28 @@ def prepare(data_dir: Path | str, source: str | Path = "offline", force: bool = 
     return written
 
 
+def verify_packs(data_dir: Path | str) -> None:
+    """Read and checksum every split's pack; raises DataError naming the first missing or bad one."""
+    for split in SPLITS:
+        path = pack_path(data_dir, split)
+        try:
+            buf = path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"{path}: no packed {split} split; run `python -m workloads.data prepare "
+                            f"--data-dir {data_dir}`") from None
+        except OSError as err:
+            raise DataError(f"{path}: cannot read: {err}") from err
+        try:
+            decode_pack(buf, str(path))
+        except DataError as err:
+            raise DataError(f"{err} (`python -m workloads.data prepare --force --data-dir {data_dir}` "
+                            "rewrites it)") from None
+
+
 def _valid_packs(data_dir: Path) -> bool:
     try:
-        for split in SPLITS:
-            path = pack_path(data_dir, split)
-            decode_pack(path.read_bytes(), str(path))
-    except (OSError, DataError):
+        verify_packs(data_dir)
+    except DataError:
         return False
     return True
 

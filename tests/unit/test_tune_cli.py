@@ -149,10 +149,12 @@ def test_concurrency_is_what_the_cluster_holds_at_once(resources, cpus, gpus, ex
     assert tune.concurrent_trials(resources, cpus, gpus) == expected
 
 
-def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch):
+def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch, caplog):
     monkeypatch.setattr(ray, "__version__", "2.0.0")
-    with pytest.raises(SystemExit, match=f"needs Ray {defaults.RAY_VERSION}.*found 2.0.0"):
+    with pytest.raises(SystemExit) as exit_:
         tune.check_ray_version()
+    assert exit_.value.code == tune.EXIT_USAGE
+    assert re.search(f"needs Ray {defaults.RAY_VERSION}.*found 2.0.0", caplog.text)
 
 
 def test_the_command_exits_2_with_a_message_on_a_bad_argument():

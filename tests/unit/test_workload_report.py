@@ -39,7 +39,8 @@ def test_each_trial_reports_final_and_best_accuracy_epochs_and_status():
     rows = {row["trial_id"]: row for row in report.summarize(TRIALS, RUN)["trials"]}
     assert rows["c_00002"] | {"history": None, "config": None} == {
         "trial_id": "c_00002", "status": COMPLETED, "epochs": 3, "final_accuracy": 0.96, "best_accuracy": 0.98,
-        "compute_seconds": 8.0, "config": None, "history": None, "error": None, "path": ""}
+        "compute_seconds": 8.0, "config": None, "history": None, "failures": 0, "error": None, "error_file": None,
+        "path": ""}
     assert rows["d_00003"]["error"] == "RuntimeError: boom" and rows["d_00003"]["best_accuracy"] is None
 
 

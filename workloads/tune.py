@@ -193,7 +193,6 @@ def configure_logging() -> None:
     if not workloads.handlers:
         workloads.addHandler(handler)
     workloads.setLevel(logging.INFO)
-    workloads.propagate = False
 
 
 class GracefulStop:
@@ -203,7 +202,8 @@ class GracefulStop:
     SIGINT or SIGUSR1 (ray/tune/tune.py _setup_signal_catching). SIGINT cannot carry it: Ray blocks SIGINT
     in a job's driver unless RAY_JOB_STOP_SIGNAL=SIGINT (ray/dashboard/modules/job/job_supervisor.py), so
     SIGTERM is passed on as SIGUSR1, which Tune always handles while it runs. Outside Tune's loop, or on a
-    second SIGTERM, it raises KeyboardInterrupt.
+    second SIGTERM, it raises KeyboardInterrupt. `ray.init` installs Ray's own fatal-signal handler for
+    SIGTERM (a C handler that aborts the process), so install again after it.
     """
 
     def __init__(self) -> None:
@@ -211,7 +211,9 @@ class GracefulStop:
         self._previous = None
 
     def install(self) -> "GracefulStop":
-        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        previous = signal.signal(signal.SIGTERM, self._handle)
+        if self._previous is None:
+            self._previous = previous
         return self
 
     def uninstall(self) -> None:
@@ -300,6 +302,7 @@ def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) 
             log.error("no Ray cluster to join (%s); use --local, or run it with `ray job submit`", err)
             return EXIT_USAGE
     try:
+        stop.install()
         held.describe_job(*ray_job_ids())
         resources = ray.cluster_resources()
         has_gpus = resources.get("GPU", 0) > 0

@@ -278,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _sweep(sweep, started, held, stop)
     except KeyboardInterrupt:
-        log.error("stopped by %s before the sweep ran; nothing to save", stop.received or "SIGINT")
+        log.error("stopped by %s without a final save or summary; the state Tune saved last is in %s, and "
+                  "the same command resumes from it", stop.received or "SIGINT", sweep.run_dir)
         return stop.exit_code or 130
     finally:
         stop.uninstall()

@@ -168,7 +168,8 @@ def cluster():
               "--num-cpus", "1", "--num-gpus", "0", *ports(*agent_ports)]
     address = f"http://127.0.0.1:{dashboard_port}"
     nodes, namespaces = [], set()
-    ready = {"head": lambda: _jobs_api_up(dashboard_port, env["RAY_AUTH_TOKEN"]),
+    # The head counts once its raylet is registered (alive in the state API), not when the dashboard answers.
+    ready = {"head": lambda: _jobs_api_up(dashboard_port, env["RAY_AUTH_TOKEN"]) and _alive_nodes(address, env) >= 1,
              "worker": lambda: _alive_nodes(address, env) >= 2}
     try:
         for role, args in (("head", head), ("worker", worker)):

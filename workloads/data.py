@@ -15,6 +15,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import logging
 import os
 import struct
 import sys
@@ -29,6 +30,8 @@ from typing import Sequence
 import numpy as np
 
 from workloads import defaults
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val")
 MAGIC = b"RAYAKS-PACK\n"
@@ -370,7 +373,7 @@ def load_split(data_dir: Path | str, split: str, cache: Path | None = None) -> S
             local.parent.mkdir(parents=True, exist_ok=True)
             publish(local, buf)
         except OSError as err:  # the cache is an optimisation; a full /tmp must not fail the trial
-            print(f"warning: cannot cache {path} at {local}: {err}", file=sys.stderr)
+            log.warning("cannot cache %s at %s: %s", path, local, err)
     _MEMORY[key] = found
     return found
 
@@ -450,6 +453,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")  # stderr
     parser = _parser()
     args = parser.parse_args(argv)
     if args.idx_dir is not None and not args.idx_dir.is_dir():
@@ -458,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = prepare(args.data_dir, source, force=args.force)
     except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+        log.error("%s", err)
         return 1
     if not written:
         print(f"{args.data_dir / 'mnist'} already holds valid packed splits (use --force to rewrite)")

@@ -258,9 +258,10 @@ def processes_in(namespaces: set[str]) -> list[int]:
     return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and mount_namespace(int(e.name)) in namespaces]
 
 
-def job(cluster, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([RAY, "job", *args, "--address", cluster["address"]], capture_output=True, text=True,
-                          env=cluster["env"], timeout=timeout, cwd=REPO)
+def job(cluster, command: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`ray job <command> --address <ours> <args>` (other Rays run on this machine: never auto-detect)."""
+    return subprocess.run([RAY, "job", command, "--address", cluster["address"], *args], capture_output=True,
+                          text=True, env=cluster["env"], timeout=timeout, cwd=REPO)
 
 
 def submit(cluster, submission_id: str, *entrypoint: str, wait: bool) -> subprocess.CompletedProcess:

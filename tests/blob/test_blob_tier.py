@@ -187,12 +187,13 @@ def cluster():
 # Ray gives a node 30 s to register (ray/_private/node.py, raylet_start_wait_time_s), which a loaded CI
 # machine sometimes misses. Not a behaviour under test: start that node again.
 RAY_START_TIMEOUT = "timed out during startup"
+START_ATTEMPTS = 5
 
 
 def start_node(role: str, args: list[str], work: Path, env: dict, ready, namespaces: set[str]) -> subprocess.Popen:
     """A Ray node in a mount namespace of its own with its two mounts; returns once `ready()` holds."""
     host_namespace = mount_namespace(os.getpid())
-    for attempt in range(3):
+    for attempt in range(START_ATTEMPTS):
         log = work / f"{role}-{attempt}.log"
         with log.open("w") as out:
             node = subprocess.Popen(
@@ -213,7 +214,7 @@ def start_node(role: str, args: list[str], work: Path, env: dict, ready, namespa
             namespaces.discard(mine)
         if RAY_START_TIMEOUT not in log.read_text():
             pytest.fail(f"the {role} node did not start:\n{log.read_text()[-3000:]}")
-    pytest.fail(f"the {role} node timed out during startup three times")
+    pytest.fail(f"the {role} node timed out during startup {START_ATTEMPTS} times")
 
 
 def stop_namespaces(namespaces: set[str]) -> None:

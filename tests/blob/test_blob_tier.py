@@ -132,15 +132,21 @@ class Blob:
 
 
 def node_script(cache_dir: Path, ray_args: list[str]) -> str:
-    """Inside a new mount namespace: a private /mnt holding this node's two rclone mounts, then the raylet."""
+    """Inside a new mount namespace: a private /mnt, the raylet, then this node's two rclone mounts.
+
+    Ray first: started with the FUSE mounts in place, its node missed its registration deadline on every
+    try here, and without them it starts at once. Ray's daemons leave the process tree (`ray start`
+    without --block), so the node is its namespace: `sleep` holds it, cleanup ends every process in it.
+    """
     mounts = []
     for container, path in ((DATASETS_CONTAINER, defaults.DATASETS_MOUNT), (RESULTS_CONTAINER, defaults.RESULTS_MOUNT)):
         flags = " ".join(mount_options(container))
-        mounts.append(f"mkdir -p {path} && rclone mount az:{container} {path} --daemon --allow-non-empty "
+        mounts.append(f"rclone mount az:{container} {path} --daemon --allow-non-empty "
                       f"--cache-dir {cache_dir / container} {flags}")
-    # tmpfs on /mnt first, private to this namespace: nothing appears in the machine's own /mnt.
-    return " && ".join(["mount --make-rprivate /", "mount -t tmpfs ray-node /mnt", *mounts,
-                        "exec " + " ".join(ray_args)])
+    # tmpfs on /mnt, private to this namespace: nothing appears in the machine's own /mnt.
+    return " && ".join([f"mkdir -p {cache_dir}", "mount --make-rprivate /", "mount -t tmpfs ray-node /mnt",
+                        f"mkdir -p {defaults.DATASETS_MOUNT} {defaults.RESULTS_MOUNT}", " ".join(ray_args), *mounts,
+                        f"touch {cache_dir}/mounted", "exec sleep infinity"])
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +166,11 @@ def cluster():
     agent_ports = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
                    "--metrics-export-port", "--node-manager-port", "--object-manager-port")
     # One CPU a node: two trials at once, one on each node.
-    head = [RAY, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(gcs_port),
+    head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs_port),
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard_port), "--include-dashboard", "true",
             "--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats", "--temp-dir", str(temp_dir),
             *ports("--ray-client-server-port", *agent_ports)]
-    worker = [RAY, "start", "--block", "--address", f"127.0.0.1:{gcs_port}", "--node-ip-address", "127.0.0.1",
+    worker = [RAY, "start", "--address", f"127.0.0.1:{gcs_port}", "--node-ip-address", "127.0.0.1",
               "--num-cpus", "1", "--num-gpus", "0", *ports(*agent_ports)]
     address = f"http://127.0.0.1:{dashboard_port}"
     nodes, namespaces = [], set()
@@ -195,6 +201,7 @@ def start_node(role: str, args: list[str], work: Path, env: dict, ready, namespa
     host_namespace = mount_namespace(os.getpid())
     for attempt in range(START_ATTEMPTS):
         log = work / f"{role}-{attempt}.log"
+        (work / role / "mounted").unlink(missing_ok=True)
         with log.open("w") as out:
             node = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "sh", "-c", node_script(work / role, args)],
@@ -203,9 +210,9 @@ def start_node(role: str, args: list[str], work: Path, env: dict, ready, namespa
         while time.monotonic() < deadline and node.poll() is None:
             namespace = mount_namespace(node.pid)
             if namespace not in (None, host_namespace):
-                mine = namespace  # `ray start` runs there once the mounts are up
+                mine = namespace
                 namespaces.add(mine)
-                if ready():
+                if (work / role / "mounted").exists() and ready():
                     return node
             time.sleep(1)
         kill_tree(node)
@@ -214,7 +221,7 @@ def start_node(role: str, args: list[str], work: Path, env: dict, ready, namespa
             namespaces.discard(mine)
         if RAY_START_TIMEOUT not in log.read_text():
             pytest.fail(f"the {role} node did not start:\n{log.read_text()[-3000:]}")
-    pytest.fail(f"the {role} node timed out during startup {START_ATTEMPTS} times")
+    pytest.fail(f"the {role} node timed out during startup {START_ATTEMPTS} times:\n{log.read_text()[-3000:]}")
 
 
 def stop_namespaces(namespaces: set[str]) -> None:

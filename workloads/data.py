@@ -15,6 +15,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import logging
 import os
 import struct
 import sys
@@ -29,6 +30,8 @@ from typing import Sequence
 import numpy as np
 
 from workloads import defaults, mnist_source
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val")
 MAGIC = b"RAYAKS-PACK\n"
@@ -362,7 +365,7 @@ def load_split(data_dir: Path | str, split: str, cache: Path | None = None) -> S
             local.parent.mkdir(parents=True, exist_ok=True)
             publish(local, buf)
         except OSError as err:  # the cache is an optimisation; a full /tmp must not fail the trial
-            print(f"warning: cannot cache {path} at {local}: {err}", file=sys.stderr)
+            log.warning("cannot cache %s at %s: %s", path, local, err)
     _MEMORY[key] = found
     return found
 
@@ -399,12 +402,28 @@ def prepare(data_dir: Path | str, source: str | Path = "offline", force: bool = 
     return written
 
 
+def verify_packs(data_dir: Path | str) -> None:
+    """Read and checksum every split's pack; raises DataError naming the first missing or bad one."""
+    for split in SPLITS:
+        path = pack_path(data_dir, split)
+        try:
+            buf = path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"{path}: no packed {split} split; run `python -m workloads.data prepare "
+                            f"--data-dir {data_dir}`") from None
+        except OSError as err:
+            raise DataError(f"{path}: cannot read: {err}") from err
+        try:
+            decode_pack(buf, str(path))
+        except DataError as err:
+            raise DataError(f"{err} (`python -m workloads.data prepare --force --data-dir {data_dir}` "
+                            "rewrites it)") from None
+
+
 def _valid_packs(data_dir: Path) -> bool:
     try:
-        for split in SPLITS:
-            path = pack_path(data_dir, split)
-            decode_pack(path.read_bytes(), str(path))
-    except (OSError, DataError):
+        verify_packs(data_dir)
+    except DataError:
         return False
     return True
 
@@ -426,6 +445,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")  # stderr
     parser = _parser()
     args = parser.parse_args(argv)
     if args.idx_dir is not None and not args.idx_dir.is_dir():
@@ -434,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = prepare(args.data_dir, source, force=args.force)
     except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+        log.error("%s", err)
         return 1
     if not written:
         print(f"{args.data_dir / 'mnist'} already holds valid packed splits (use --force to rewrite)")

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import torch
 from ray import tune
@@ -21,10 +21,10 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from workloads import data, train
-from workloads.report import COMPLETED, ERROR, STOPPED_EARLY, TrialRecord
+from workloads.report import COMPLETED, ERROR, INTERRUPTED, STOPPED_EARLY, TrialRecord
+from workloads.sweep import Sweep
 
-if TYPE_CHECKING:
-    from workloads.tune import Sweep
+log = logging.getLogger(__name__)
 
 METRIC, MODE = "val_accuracy", "max"
 STATE_FILE = "state.pt"
@@ -112,12 +112,12 @@ def can_resume(run_dir: str | os.PathLike) -> bool:
     return os.path.isdir(run_dir) and tune.Tuner.can_restore(os.fspath(run_dir))
 
 
-def _trainable(sweep: "Sweep", gpus_per_trial: float):
+def _trainable(sweep: Sweep, gpus_per_trial: float):
     resources = {"cpu": sweep.cpus_per_trial, "gpu": gpus_per_trial}
     return tune.with_resources(train_mnist, resources)
 
 
-def make_tuner(sweep: "Sweep", gpus_per_trial: float, max_concurrent: int) -> tune.Tuner:
+def make_tuner(sweep: Sweep, gpus_per_trial: float, max_concurrent: int) -> tune.Tuner:
     """A new Tuner for `sweep`: Optuna's TPE proposes, ASHA stops the laggards at epoch rungs."""
     gpu = gpus_per_trial > 0
     fixed = {
@@ -153,22 +153,106 @@ def make_tuner(sweep: "Sweep", gpus_per_trial: float, max_concurrent: int) -> tu
             storage_path=os.fspath(sweep.storage_path),
             failure_config=tune.FailureConfig(max_failures=sweep.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            callbacks=[SweepMonitor(sweep.max_failures)],
+            verbose=0,  # see QUIET_TUNE_ENV
         ),
     )
 
 
-def run(sweep: "Sweep", gpus_per_trial: float, max_concurrent: int, resume: bool) -> list[TrialRecord]:
-    """Run (or continue) the sweep and return what each trial did."""
+# Tune's own console output names each trial's error file in the driver's staging directory under the Ray
+# session dir (/tmp/ray/session_*/artifacts/..., Trial.error_file in ray/tune/experiment/trial.py): the head
+# pod's local disk, gone with the pod. The legacy output engine at verbosity 0 prints nothing (the new one
+# prints error files at every verbosity, ray/tune/experimental/output.py on_trial_error); SweepMonitor
+# prints progress and failures instead, with the copies Tune syncs to the storage path.
+QUIET_TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0"}
+ERROR_FILE = "error.txt"  # ray.tune.result.EXPR_ERROR_FILE
+PROGRESS_SECONDS = 30.0
+
+
+def error_file(trial_path: str) -> str:
+    """Where Tune's error.txt of a trial lives on the storage path (Tune syncs it from its staging copy)."""
+    return os.path.join(trial_path, ERROR_FILE)
+
+
+class SweepMonitor(tune.Callback):
+    """Tune's public callback API: the trials' states as the loop last saw them, and readable progress.
+
+    Tune marks every trial still running as TERMINATED while it cleans up after an interruption
+    (TuneController._cleanup_trials -> _schedule_trial_stop), so the states at `on_experiment_end` and in
+    the ResultGrid cannot tell an interrupted trial from a finished one. The states after the last loop
+    step (`on_step_end`) can: that is also what the experiment state saved for a resume holds.
+    """
+
+    # A restored Tuner brings back its RunConfig, callbacks included, from the run directory (tuner.pkl):
+    # the instance Tune calls is then a copy, so each one makes itself known when the experiment starts.
+    active: "SweepMonitor | None" = None
+
+    def __init__(self, max_failures: int, progress_seconds: float = PROGRESS_SECONDS):
+        self.max_failures = max_failures
+        self.progress_seconds = progress_seconds
+        self.states: dict[str, tuple[str, int, str]] = {}  # trial_id -> (Tune status, failures, path)
+        self._printed = 0.0
+        self._best: tuple[float, str] | None = None
+
+    def setup(self, **info) -> None:
+        self.states, self._printed, self._best = {}, time.monotonic(), None
+        SweepMonitor.active = self
+
+    def _snapshot(self, trials) -> None:
+        self.states = {t.trial_id: (t.status, t.num_failures, t.path or "") for t in trials}
+
+    def on_step_end(self, iteration: int, trials, **info) -> None:
+        self._snapshot(trials)
+        now = time.monotonic()
+        if now - self._printed >= self.progress_seconds:
+            self._printed = now
+            counts: dict[str, int] = {}
+            for trial in trials:
+                counts[trial.status] = counts.get(trial.status, 0) + 1
+            best = f"; best {self._best[0]:.2%} ({self._best[1]})" if self._best else ""
+            print(f"[sweep] {len(trials)} trials: "
+                  + ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items())) + best, flush=True)
+
+    def on_experiment_end(self, trials, **info) -> None:
+        if not self.states:  # no loop step ran (a restored run with nothing left to do)
+            self._snapshot(trials)
+
+    def on_trial_result(self, iteration: int, trials, trial, result, **info) -> None:
+        accuracy = result.get(METRIC)
+        if accuracy is not None and (self._best is None or accuracy > self._best[0]):
+            self._best = (float(accuracy), trial.trial_id)
+
+    def on_trial_complete(self, iteration: int, trials, trial, **info) -> None:
+        result = trial.last_result or {}
+        print(f"[sweep] trial {trial.trial_id} ended at epoch {result.get('epoch', 0)}, "
+              f"{METRIC} {result.get(METRIC, float('nan')):.2%}", flush=True)
+
+    def on_trial_recover(self, iteration: int, trials, trial, **info) -> None:
+        log.warning("trial %s failed (failure %d of at most %d retried); retrying from its last checkpoint. "
+                    "Error: %s", trial.trial_id, trial.num_failures, self.max_failures, error_file(trial.path))
+
+    def on_trial_error(self, iteration: int, trials, trial, **info) -> None:
+        log.error("trial %s failed for good after %d failures (--max-failures %d). Error: %s",
+                  trial.trial_id, trial.num_failures, self.max_failures, error_file(trial.path))
+
+
+def run(sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool) -> list[TrialRecord]:
+    """Run (or continue) the sweep and return what each trial did (interrupted ones included)."""
+    os.environ.update(QUIET_TUNE_ENV)
+    SweepMonitor.active = None
     if resume:
-        # The search space, searcher and scheduler come back from the run directory; errored trials
-        # continue from their last checkpoint (a lost node is an error to Tune).
+        # The search space, searcher, scheduler and callbacks come back from the run directory; errored
+        # trials continue from their last checkpoint (a lost node is an error to Tune).
         tuner = tune.Tuner.restore(os.fspath(sweep.run_dir), _trainable(sweep, gpus_per_trial), resume_errored=True)
     else:
         tuner = make_tuner(sweep, gpus_per_trial, max_concurrent)
-    return [_record(result) for result in tuner.fit()]
+    results = tuner.fit()
+    states = SweepMonitor.active.states if SweepMonitor.active is not None else {}
+    return [_record(result, states) for result in results]
 
 
-def _record(result: tune.Result) -> TrialRecord:
+def _record(result: tune.Result, states: Mapping[str, tuple[str, int, str]]) -> TrialRecord:
+    """A trial from Tune's public Result (metrics, history, error) and the monitor's last view of it."""
     metrics = result.metrics or {}
     history: list[tuple[int, float]] = []
     frame = result.metrics_dataframe
@@ -179,23 +263,36 @@ def _record(result: tune.Result) -> TrialRecord:
     elif "epoch" in metrics:
         history = [(int(metrics["epoch"]), float(metrics[METRIC]))]
     config = result.config or {}
-    if result.error is not None:
-        status = ERROR
-    elif history and history[-1][0] >= int(config.get("max_epochs", 0)):
-        status = COMPLETED
-    else:
-        status = STOPPED_EARLY
     path = result.path or ""
+    trial_id = str(metrics.get("trial_id") or _trial_id_from_path(path))
+    tune_status, failures, _ = states.get(trial_id, ("", 0, path))
+    status = classify(tune_status, history[-1][0] if history else 0, int(config.get("max_epochs", 0)),
+                      result.error is not None)
     return TrialRecord(
-        trial_id=str(metrics.get("trial_id") or _trial_id_from_path(path)),
+        trial_id=trial_id,
         status=status,
         config={key: config[key] for key in SEARCHED if key in config},
         history=tuple(history),
         compute_seconds=float(metrics.get("compute_seconds", 0.0)),
         device=str(metrics.get("device", "")),
-        error=f"{type(result.error).__name__}: {result.error}"[:2000] if result.error is not None else None,
+        # Result.error is the last failure even of a trial that was retried and then went on.
+        error=f"{type(result.error).__name__}: {result.error}"[:2000] if status == ERROR else None,
         path=path,
+        failures=failures,
+        error_file=error_file(path) if path and failures else None,
     )
+
+
+def classify(tune_status: str, last_epoch: int, max_epochs: int, has_error: bool) -> str:
+    """How a trial ended, from Tune's status after the last loop step ("" if the monitor never saw it)."""
+    if tune_status == "ERROR" or (not tune_status and has_error):
+        return ERROR
+    if tune_status in ("PENDING", "RUNNING", "PAUSED"):
+        return INTERRUPTED
+    if last_epoch >= max_epochs:
+        return COMPLETED
+    # TERMINATED before max_epochs: only ASHA ends our trials early (train_mnist runs to max_epochs).
+    return STOPPED_EARLY if tune_status == "TERMINATED" else INTERRUPTED
 
 
 def _trial_id_from_path(path: str) -> str:

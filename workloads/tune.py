@@ -3,64 +3,44 @@
     python -m workloads.tune --local                        # first-run demo, about a minute on 2 CPUs
     ray job submit ... -- python -m workloads.tune --name mnist-1   # on the cluster (docs/workload.md)
 
-Every argument is checked before Ray starts. A run lives in <storage path>/<name>; running again with
-the same name continues it (--resume auto). At the end <run dir>/summary.json and trials.png are written.
+Every argument and the data are checked before Ray starts. A run lives in <storage path>/<name>; running
+again with the same name continues it (--resume auto), and a second driver on a running run is refused.
+SIGTERM stops it as Ctrl+C does. At the end <run dir>/summary.json and trials.png are written, stopped or not.
+
+Exit status: 0 all trials finished; 1 a trial failed for good (unless --allow-errors) or none reported;
+2 a bad argument or bad data; 3 the run is incomplete; 4 another driver holds the run; 128+N stopped by
+signal N (143: SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import math
 import os
 import re
+import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workloads import data, defaults
+from workloads import data, defaults, lease, report
+from workloads.sweep import (  # noqa: F401  (re-exported: the CLI's defaults are the sweep's)
+    CHECKPOINT_EVERY, CPUS_PER_TRIAL, GPUS_PER_TRIAL, GRACE_PERIOD, MAX_EPOCHS, MAX_FAILURES, NUM_SAMPLES,
+    RESUME_MODES, SEED, Sweep, default_name)
 
-# Defaults sized for the local demo: 2 CPUs, about a minute, ~98% best validation accuracy.
-NUM_SAMPLES = 16
-MAX_EPOCHS = 10
-GRACE_PERIOD = 2
-CHECKPOINT_EVERY = 2
-MAX_FAILURES = 3
-GPUS_PER_TRIAL = 0.25  # four trials share a GPU: one small CNN cannot keep a GPU busy
 LOCAL_DATA_DIR = "data"
 LOCAL_STORAGE_DIR = "results"
-RESUME_MODES = ("auto", "never", "required")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_RUN_IN_USE = 1, 2, 3, 4
+# The sweep's settings as first started, in its run directory: a resumed run keeps them (Tune restores its
+# own), and the summary needs the trial count asked for to tell a run that never got to some trials.
+SWEEP_FILE = "sweep.json"
 
-
-@dataclass(frozen=True)
-class Sweep:
-    """One sweep's settings, validated by the CLI before Ray starts."""
-
-    name: str
-    data_dir: Path
-    storage_path: Path
-    num_samples: int = NUM_SAMPLES
-    max_epochs: int = MAX_EPOCHS
-    grace_period: int = GRACE_PERIOD
-    checkpoint_every: int = CHECKPOINT_EVERY
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float | None = None  # None: GPUS_PER_TRIAL if the cluster has GPUs, else 0
-    max_concurrent: int | None = None  # None: as many as the cluster's resources fit
-    max_failures: int = MAX_FAILURES
-    seed: int = 0
-    resume: str = "auto"
-    local: bool = False
-
-    @property
-    def run_dir(self) -> Path:
-        return self.storage_path / self.name
-
-
-def default_name() -> str:
-    return "mnist-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+log = logging.getLogger("workloads.tune")
 
 
 def _number(kind: Callable[[str], float], low: float, example: str, *, low_open: bool = False,
@@ -92,39 +72,50 @@ def _name(text: str) -> str:
     return text
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" only where there is one X; flags whose default depends on others say so."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m workloads.tune", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        epilog=__doc__.split("\n\n", 3)[3], formatter_class=_HelpFormatter)
     parser.add_argument("--local", action="store_true",
                         help="start a Ray on this machine (its CPUs and GPUs) instead of joining a cluster")
     parser.add_argument("--data-dir", type=Path,
-                        help=f"holds mnist/{{train,val}}.pack (default {defaults.DATASETS_MOUNT}; "
+                        help=f"holds mnist/{{train,val}}.pack (default: {defaults.DATASETS_MOUNT}; "
                              f"with --local ./{LOCAL_DATA_DIR}, filled from the offline digits if empty)")
     parser.add_argument("--storage-path", type=Path,
-                        help=f"Tune's storage (default {defaults.RESULTS_MOUNT}; with --local ./{LOCAL_STORAGE_DIR})")
+                        help=f"Tune's storage (default: {defaults.RESULTS_MOUNT}; with --local ./{LOCAL_STORAGE_DIR})")
     parser.add_argument("--name", type=_name, help="run name, a directory under the storage path "
-                                                   "(default mnist-<UTC timestamp>); reuse it to resume")
+                                                   "(default: mnist-<UTC timestamp>); reuse it to resume")
     parser.add_argument("--num-samples", type=_number(int, 1, "16"), default=NUM_SAMPLES, help="trials to run")
     parser.add_argument("--max-epochs", type=_number(int, 1, "10"), default=MAX_EPOCHS,
                         help="epochs of a trial that is never stopped early (ASHA's max_t)")
     parser.add_argument("--grace-period", type=_number(int, 1, "2"),
-                        help=f"epochs before ASHA may stop a trial (default {GRACE_PERIOD}, at most --max-epochs)")
+                        help=f"epochs before ASHA may stop a trial (default: {GRACE_PERIOD}, at most --max-epochs)")
     parser.add_argument("--checkpoint-every", type=_number(int, 1, "2"), default=CHECKPOINT_EVERY,
                         help="epochs between checkpoints (the last epoch is always checkpointed)")
-    parser.add_argument("--cpus-per-trial", type=_number(float, 0, "1", low_open=True), default=1.0,
+    parser.add_argument("--cpus-per-trial", type=_number(float, 0, "1", low_open=True), default=CPUS_PER_TRIAL,
                         help="CPUs each trial holds (and torch threads on CPU)")
     parser.add_argument("--gpus-per-trial", type=_number(float, 0, "0.25", low_open=True, high=1),
-                        help=f"GPU share per trial, in (0, 1] (default {GPUS_PER_TRIAL} when the cluster "
+                        help=f"GPU share per trial, in (0, 1] (default: {GPUS_PER_TRIAL} when the cluster "
                              "has GPUs, else none)")
     parser.add_argument("--max-concurrent", type=_number(int, 1, "4"),
                         help="trials at once (default: as many as the cluster's CPUs/GPUs fit)")
     parser.add_argument("--max-failures", type=_number(int, 0, "3"), default=MAX_FAILURES,
                         help="retries of a trial whose worker died, from its last checkpoint")
+    parser.add_argument("--allow-errors", action="store_true",
+                        help="exit 0 even if trials failed for good (they are still in the summary)")
     parser.add_argument("--resume", choices=RESUME_MODES, default="auto",
                         help="auto: continue <storage>/<name> if it holds a run; never: refuse an existing "
                              "run directory; required: fail unless there is a run to continue")
-    parser.add_argument("--seed", type=_number(int, 0, "0"), default=0, help="seeds the searcher and the trials")
+    parser.add_argument("--seed", type=_number(int, 0, "0"), default=SEED, help="seeds the searcher and the trials")
     return parser
 
 
@@ -156,7 +147,8 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
         num_samples=args.num_samples, max_epochs=args.max_epochs, grace_period=grace_period,
         checkpoint_every=args.checkpoint_every, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-        max_failures=args.max_failures, seed=args.seed, resume=args.resume, local=args.local)
+        max_failures=args.max_failures, seed=args.seed, resume=args.resume, local=args.local,
+        allow_errors=args.allow_errors)
     if sweep.resume == "never" and sweep.run_dir.exists():
         parser.error(f"--resume never: {sweep.run_dir} already exists; pick another --name")
     if sweep.resume == "required":
@@ -179,12 +171,94 @@ def check_ray_version() -> None:
     import ray
 
     if ray.__version__ != defaults.RAY_VERSION:
-        sys.exit(f"error: this workload needs Ray {defaults.RAY_VERSION} (the cluster image's), "
-                 f"found {ray.__version__}; install ray[tune,default]=={defaults.RAY_VERSION}")
+        log.error("this workload needs Ray %s (the cluster image's), found %s; install ray[tune,default]==%s",
+                  defaults.RAY_VERSION, ray.__version__, defaults.RAY_VERSION)
+        raise SystemExit(EXIT_USAGE)
+
+
+def check_data(sweep: Sweep) -> None:
+    """Read and checksum every pack once, here, so bad data is one error before any trial (and no retries)."""
+    try:
+        data.verify_packs(sweep.data_dir)
+    except data.DataError as err:
+        log.error("bad data, no trial started: %s", err)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def configure_logging() -> None:
+    """Our warnings and errors go to stderr as `level name: message`; Ray configures its own loggers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    workloads = logging.getLogger("workloads")
+    if not workloads.handlers:
+        workloads.addHandler(handler)
+    workloads.setLevel(logging.INFO)
+
+
+class GracefulStop:
+    """SIGTERM stops the sweep the way Ctrl+C does: Tune saves the experiment state and we write the summary.
+
+    `ray job stop`, a pod's termination and a Spot eviction send SIGTERM, and Tune ends gracefully only on
+    SIGINT or SIGUSR1 (ray/tune/tune.py _setup_signal_catching). SIGINT cannot carry it: Ray blocks SIGINT
+    in a job's driver unless RAY_JOB_STOP_SIGNAL=SIGINT (ray/dashboard/modules/job/job_supervisor.py), so
+    SIGTERM is passed on as SIGUSR1, which Tune always handles while it runs. Outside Tune's loop, or on a
+    second SIGTERM, it raises KeyboardInterrupt. `ray.init` installs Ray's own fatal-signal handler for
+    SIGTERM (a C handler that aborts the process), so install again after it.
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous = None
+
+    def install(self) -> "GracefulStop":
+        previous = signal.signal(signal.SIGTERM, self._handle)
+        if self._previous is None:
+            self._previous = previous
+        return self
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        first = self.received is None
+        self.received = signal.Signals(signum).name
+        if first and callable(signal.getsignal(signal.SIGUSR1)):
+            log.warning("%s: stopping the sweep; Tune saves its state, then the summary is written. "
+                        "Run the same command again to continue.", self.received)
+            os.kill(os.getpid(), signal.SIGUSR1)
+        else:
+            raise KeyboardInterrupt(self.received)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + signal.Signals[self.received].value if self.received else 0
+
+
+def ray_job_ids() -> tuple[str | None, str | None]:
+    """This driver's Ray job id and, under `ray job submit`, its submission id (what `ray job stop` takes)."""
+    import ray
+
+    # The job supervisor hands the driver its metadata, submission id included (job_manager.py,
+    # JOB_ID_METADATA_KEY), in this variable.
+    config = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}")
+    return ray.get_runtime_context().get_job_id(), (config.get("metadata") or {}).get("job_submission_id")
+
+
+def exit_status(summary: dict, sweep: Sweep, stop: GracefulStop) -> int:
+    """The process's exit status, so CI, a RayJob and scripts can tell what happened (see the module doc)."""
+    if stop.received:
+        return stop.exit_code
+    if not summary["complete"]:
+        return EXIT_INCOMPLETE
+    if summary["best_accuracy"] is None or (summary["num_errors"] and not sweep.allow_errors):
+        return EXIT_TRIALS_FAILED
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
+    configure_logging()
     sweep = parse_sweep(argv)
     check_ray_version()
     if sweep.local and data.missing_packs(sweep.data_dir):
@@ -192,12 +266,31 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(4,000 train / 1,000 validation)...", flush=True)
         for path in data.prepare(sweep.data_dir, "offline"):
             print(f"  wrote {path}")
+    check_data(sweep)
     sweep.storage_path.mkdir(parents=True, exist_ok=True)
+    held = lease.Lease(sweep.run_dir)
+    try:
+        held.acquire()
+    except lease.RunInUse as err:
+        log.error("%s", err)
+        return EXIT_RUN_IN_USE
+    stop = GracefulStop().install()
+    try:
+        return _sweep(sweep, started, held, stop)
+    except KeyboardInterrupt:
+        log.error("stopped by %s without a final save or summary; the state Tune saved last is in %s, and "
+                  "the same command resumes from it", stop.received or "SIGINT", sweep.run_dir)
+        return stop.exit_code or 130
+    finally:
+        stop.uninstall()
+        held.release()
 
+
+def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) -> int:
     import ray
     import torch
 
-    from workloads import report, trainable
+    from workloads import trainable
 
     resume = sweep.resume != "never" and trainable.can_resume(sweep.run_dir)
     if sweep.local:
@@ -207,19 +300,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             ray.init(address=os.environ.get("RAY_ADDRESS") or "auto")
         except ConnectionError as err:
-            sys.exit(f"error: no Ray cluster to join ({err}); use --local, or run it with `ray job submit`")
+            log.error("no Ray cluster to join (%s); use --local, or run it with `ray job submit`", err)
+            return EXIT_USAGE
     try:
+        stop.install()
+        held.describe_job(*ray_job_ids())
         resources = ray.cluster_resources()
         has_gpus = resources.get("GPU", 0) > 0
         gpus = sweep.gpus_per_trial if sweep.gpus_per_trial is not None else (GPUS_PER_TRIAL if has_gpus else 0.0)
         if gpus > 0 and not has_gpus:
-            print(f"warning: --gpus-per-trial {gpus} but the cluster has no GPUs yet; trials wait for GPU nodes")
+            log.warning("--gpus-per-trial %g but the cluster has no GPUs yet; trials wait for GPU nodes", gpus)
         max_concurrent = sweep.max_concurrent or concurrent_trials(resources, sweep.cpus_per_trial, gpus)
         print(f"{'Resuming' if resume else 'Starting'} {sweep.run_dir}: {sweep.num_samples} trials, up to "
               f"{max_concurrent} at once, {sweep.cpus_per_trial:g} CPU + {gpus:g} GPU each; cluster has "
               f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", flush=True)
         if resume:
             print("(a resumed run keeps its original search space, trial count and scheduler)")
+        planned = planned_trials(sweep, resume)
         trials = trainable.run(sweep, gpus, max_concurrent, resume)
     finally:
         ray.shutdown()
@@ -227,17 +324,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = report.RunInfo(
         name=sweep.name, run_dir=str(sweep.run_dir), wall_seconds=time.perf_counter() - started,
         ray_version=ray.__version__, torch_version=torch.__version__, resumed=resume,
-        settings={k: str(v) if isinstance(v, Path) else v for k, v in asdict(sweep).items()})
+        settings={k: str(v) if isinstance(v, Path) else v for k, v in asdict(sweep).items()},
+        num_samples=planned, stopped_by=stop.received)
     summary_path, plot_path = report.write_report(trials, run)
-    best = report.best_trial(trials)
+    summary = json.loads(summary_path.read_text())
+    print_outcome(summary, summary_path, plot_path)
+    return exit_status(summary, sweep, stop)
+
+
+def planned_trials(sweep: Sweep, resume: bool) -> int:
+    """The trial count of the run as first started (recorded then in SWEEP_FILE)."""
+    path = sweep.run_dir / SWEEP_FILE
+    if resume:
+        try:
+            return int(json.loads(path.read_text())["num_samples"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return sweep.num_samples  # a run started before SWEEP_FILE existed
+    report.write_json(path, {k: str(v) if isinstance(v, Path) else v for k, v in asdict(sweep).items()})
+    return sweep.num_samples
+
+
+def print_outcome(summary: dict, summary_path: Path, plot_path: Path) -> None:
     print()
-    if best is not None:
-        print(f"Best validation accuracy {best.best_accuracy:.2%} (trial {best.trial_id}, {best.config})")
-    errors = sum(t.status == report.ERROR for t in trials)
-    print(f"{len(trials)} trials, {errors} errors, {run.wall_seconds:.0f} s")
+    if summary["best_accuracy"] is not None:
+        print(f"Best validation accuracy {summary['best_accuracy']:.2%} (trial {summary['best_trial_id']}, "
+              f"{summary['best_config']})")
+    print(f"{summary['num_trials']} trials: {summary['num_completed']} completed, {summary['num_stopped_early']} "
+          f"stopped early by ASHA, {summary['num_interrupted']} interrupted, {summary['num_errors']} failed for "
+          f"good; {summary['num_retried']} retried after a failure; {summary['wall_seconds']:.0f} s")
+    for trial in summary["trials"]:
+        if trial["status"] == "error":
+            log.error("trial %s failed for good: %s (%s)", trial["trial_id"], trial["error_file"],
+                      (trial["error"] or "").splitlines()[0][:200])
     print(f"Summary: {summary_path}")
     print(f"Plot:    {plot_path}")
-    return 1 if best is None else 0
+    if not summary["complete"]:
+        log.warning("the run is incomplete (%s); run the same command again to continue it",
+                    "; ".join(summary["incomplete_reasons"]))
 
 
 if __name__ == "__main__":

@@ -149,10 +149,12 @@ def test_concurrency_is_what_the_cluster_holds_at_once(resources, cpus, gpus, ex
     assert tune.concurrent_trials(resources, cpus, gpus) == expected
 
 
-def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch):
+def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch, caplog):
     monkeypatch.setattr(ray, "__version__", "2.0.0")
-    with pytest.raises(SystemExit, match=f"needs Ray {defaults.RAY_VERSION}.*found 2.0.0"):
+    with pytest.raises(SystemExit) as exit_:
         tune.check_ray_version()
+    assert exit_.value.code == tune.EXIT_USAGE
+    assert re.search(f"needs Ray {defaults.RAY_VERSION}.*found 2.0.0", caplog.text)
 
 
 def test_the_command_exits_2_with_a_message_on_a_bad_argument():
@@ -161,3 +163,47 @@ def test_the_command_exits_2_with_a_message_on_a_bad_argument():
     assert result.returncode == 2
     assert "argument --gpus-per-trial: must be > 0 and <= 1, got 2" in result.stderr
     assert "usage: python -m workloads.tune" in result.stderr
+
+
+def test_help_shows_each_default_once():
+    text = tune.build_parser().format_help()
+    assert "(default: None)" not in text and "(default: False)" not in text
+    # One entry per option: from its flag to the next flag's line.
+    entries = re.split(r"\n  (?=-)", text.split("options:", 1)[1].split("Exit status")[0])
+    assert len(entries) > 10
+    for entry in entries:
+        assert entry.count("default") <= 1, entry
+
+
+def test_allow_errors_is_off_unless_asked(prepared):
+    assert tune.parse_sweep(cluster_args(prepared)).allow_errors is False
+    assert tune.parse_sweep([*cluster_args(prepared), "--allow-errors"]).allow_errors is True
+
+
+def summary(**changes) -> dict:
+    return {"complete": True, "best_accuracy": 0.98, "num_errors": 0, **changes}
+
+
+@pytest.mark.parametrize("content, allow_errors, signal_name, code", [
+    (summary(), False, None, 0),
+    (summary(num_errors=1), False, None, tune.EXIT_TRIALS_FAILED),
+    (summary(num_errors=1), True, None, 0),
+    (summary(best_accuracy=None, num_errors=3), True, None, tune.EXIT_TRIALS_FAILED),  # nothing to show
+    (summary(complete=False), False, None, tune.EXIT_INCOMPLETE),
+    (summary(complete=False), False, "SIGTERM", 143),
+])
+def test_the_exit_status_tells_finished_failed_incomplete_and_stopped_runs_apart(prepared, content, allow_errors,
+                                                                                signal_name, code):
+    sweep = tune.parse_sweep([*cluster_args(prepared), *(["--allow-errors"] if allow_errors else [])])
+    stop = tune.GracefulStop()
+    stop.received = signal_name
+    assert tune.exit_status(content, sweep, stop) == code
+
+
+def test_corrupt_data_fails_before_ray_with_one_error_naming_the_file(prepared, capsys, caplog):
+    datasets, _ = prepared
+    pack = data.pack_path(datasets, "train")
+    pack.write_bytes(pack.read_bytes()[:-1] + b"\x01")
+    rejected(cluster_args(prepared), capsys)
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert str(pack) in error.getMessage() and "prepare --force" in error.getMessage()

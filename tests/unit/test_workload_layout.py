@@ -39,3 +39,28 @@ def test_importing_the_cli_does_not_import_ray():
     # The CLI checks arguments before anything slow or stateful happens.
     code = "import sys, workloads.tune, workloads.data, workloads.train; assert 'ray' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=WORKLOADS.parent, check=True, timeout=60)
+
+
+def workload_imports(module: str) -> set[str]:
+    return {name.split(".")[1] for name in imported_modules(WORKLOADS / f"{module}.py", False)
+            if name.startswith("workloads.") and (WORKLOADS / f"{name.split('.')[1]}.py").exists()}
+
+
+def test_the_workload_modules_import_each_other_without_a_cycle():
+    graph = {path.stem: workload_imports(path.stem) for path in WORKLOADS.glob("*.py") if path.stem != "__init__"}
+    done: set[str] = set()
+
+    def visit(module: str, stack: tuple[str, ...]) -> None:
+        assert module not in stack, " -> ".join((*stack, module))
+        if module not in done:
+            for imported in graph[module]:
+                visit(imported, (*stack, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+@pytest.mark.parametrize("module", ["sweep", "lease"])
+def test_the_sweep_definition_and_the_lease_are_ray_free(module):
+    assert not any(name.split(".")[0] == "ray" for name in imported_modules(WORKLOADS / f"{module}.py", False))

@@ -9,7 +9,7 @@ import pytest
 import ray
 
 from workloads import report, trainable
-from workloads.tune import Sweep
+from workloads.sweep import Sweep
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
-"""The Ray pods' identity: a managed identity federated with the Ray service account, allowed onto
-each Blob container and nothing wider."""
+"""The Ray pods' identity: a managed identity federated with the Ray head's and the Ray workers' service
+accounts, allowed onto each Blob container and nothing wider."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
-from manifests import azure
+from manifests import azure, workload_identity
 from settings import Settings
 
 
 @dataclass(frozen=True)
 class IdentityArgs:
     settings: Settings
-    """Ray namespace and service account (the federated subject)."""
+    """Ray namespace and the two service accounts (the federated subjects)."""
     resource_group_name: pulumi.Input[str]
     oidc_issuer_url: pulumi.Input[str]
     """The AKS OIDC issuer that signs the service account's tokens."""
@@ -37,7 +37,7 @@ class Identity(pulumi.ComponentResource):
             f"{name}-ray", resource_group_name=args.resource_group_name, location=s.location, tags=args.tags,
             opts=child,
         )
-        managedidentity.FederatedIdentityCredential(
+        head_federation = managedidentity.FederatedIdentityCredential(
             f"{name}-ray-federation",
             resource_group_name=args.resource_group_name,
             resource_name_=identity.name,
@@ -45,6 +45,18 @@ class Identity(pulumi.ComponentResource):
             subject=s.workload_subject,
             audiences=[azure.WORKLOAD_IDENTITY_AUDIENCE],
             opts=child,
+        )
+        # Azure writes one identity's federated credentials one at a time: a second written concurrently
+        # fails with a conflict (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations,
+        # "Concurrent updates aren't supported"), so the workers' waits for the head's.
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-ray-worker-federation",
+            resource_group_name=args.resource_group_name,
+            resource_name_=identity.name,
+            issuer=args.oidc_issuer_url,
+            subject=workload_identity.subject(s.ray_namespace, s.ray_worker_service_account),
+            audiences=[azure.WORKLOAD_IDENTITY_AUDIENCE],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[head_federation]),
         )
         role = pulumi.Output.from_input(args.subscription_id).apply(
             lambda sub: azure.role_definition_id(sub, azure.STORAGE_BLOB_DATA_CONTRIBUTOR))

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workloads import data, defaults
+from workloads import capacity, data, defaults
 
 # Defaults sized for the local demo: 2 CPUs, about a minute, ~98% best validation accuracy.
 NUM_SAMPLES = 16
@@ -28,7 +28,7 @@ MAX_EPOCHS = 10
 GRACE_PERIOD = 2
 CHECKPOINT_EVERY = 2
 MAX_FAILURES = 3
-GPUS_PER_TRIAL = 0.25  # four trials share a GPU: one small CNN cannot keep a GPU busy
+GPUS_PER_TRIAL = capacity.GPUS_PER_TRIAL
 LOCAL_DATA_DIR = "data"
 LOCAL_STORAGE_DIR = "results"
 RESUME_MODES = ("auto", "never", "required")
@@ -46,9 +46,9 @@ class Sweep:
     max_epochs: int = MAX_EPOCHS
     grace_period: int = GRACE_PERIOD
     checkpoint_every: int = CHECKPOINT_EVERY
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float | None = None  # None: GPUS_PER_TRIAL if the cluster has GPUs, else 0
-    max_concurrent: int | None = None  # None: as many as the cluster's resources fit
+    cpus_per_trial: float = capacity.CPUS_PER_TRIAL
+    gpus_per_trial: float | None = None  # None: GPUS_PER_TRIAL if the cluster has GPUs, else 0; kept on resume
+    max_concurrent: int | None = None  # None: as many as the cluster's resources fit; kept on resume
     max_failures: int = MAX_FAILURES
     seed: int = 0
     resume: str = "auto"
@@ -112,13 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"epochs before ASHA may stop a trial (default {GRACE_PERIOD}, at most --max-epochs)")
     parser.add_argument("--checkpoint-every", type=_number(int, 1, "2"), default=CHECKPOINT_EVERY,
                         help="epochs between checkpoints (the last epoch is always checkpointed)")
-    parser.add_argument("--cpus-per-trial", type=_number(float, 0, "1", low_open=True), default=1.0,
+    parser.add_argument("--cpus-per-trial", type=_number(float, 0, "1", low_open=True), default=capacity.CPUS_PER_TRIAL,
                         help="CPUs each trial holds (and torch threads on CPU)")
     parser.add_argument("--gpus-per-trial", type=_number(float, 0, "0.25", low_open=True, high=1),
                         help=f"GPU share per trial, in (0, 1] (default {GPUS_PER_TRIAL} when the cluster "
-                             "has GPUs, else none)")
+                             "has GPUs, else none; a resumed run keeps its own; the stack's jobSubmitCommand "
+                             "sets it, since an autoscaled GPU pool starts at zero)")
     parser.add_argument("--max-concurrent", type=_number(int, 1, "4"),
-                        help="trials at once (default: as many as the cluster's CPUs/GPUs fit)")
+                        help="trials at once (default: as many as the cluster's CPUs/GPUs fit; a resumed run keeps its own; "
+                             "jobSubmitCommand sets what the worker groups hold at their maxima)")
     parser.add_argument("--max-failures", type=_number(int, 0, "3"), default=MAX_FAILURES,
                         help="retries of a trial whose worker died, from its last checkpoint")
     parser.add_argument("--resume", choices=RESUME_MODES, default="auto",
@@ -169,10 +171,25 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
 
 def concurrent_trials(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
     """How many trials the cluster's current resources hold at once (at least one)."""
-    fits = [math.floor(resources.get("CPU", 0) / cpus_per_trial + 1e-9)]
-    if gpus_per_trial > 0:
-        fits.append(math.floor(resources.get("GPU", 0) / gpus_per_trial + 1e-9))
-    return max(1, min(fits))
+    return capacity.concurrent_trials(capacity.groups_from_resources(resources), cpus_per_trial, gpus_per_trial)
+
+
+def choose_resources(sweep: Sweep, resources: dict[str, float], resume: bool) -> capacity.Choice:
+    """A resumed run keeps what it chose at the start (a GPU pool at zero must not turn it into a CPU
+    run); a new run sizes itself from the flags, else from the nodes present. Explicit flags win."""
+    saved = capacity.load_choice(sweep.run_dir) if resume else None
+    if saved is not None:
+        return capacity.Choice(sweep.cpus_per_trial,
+                               saved.gpus_per_trial if sweep.gpus_per_trial is None else sweep.gpus_per_trial,
+                               sweep.max_concurrent or saved.max_concurrent)
+    # Ray 2.60 keeps no record of the worker groups' maxima where a job can read it (nothing reports the
+    # GCS's ClusterConfig), so the nodes present stand in, and on the cluster jobSubmitCommand passes the
+    # sizes the stack computes from its RayCluster's groups (manifests/commands.py).
+    choice = capacity.choose(capacity.groups_from_resources(resources), cpus_per_trial=sweep.cpus_per_trial,
+                             gpus_per_trial=sweep.gpus_per_trial, max_concurrent=sweep.max_concurrent,
+                             num_samples=sweep.num_samples)
+    capacity.save_choice(sweep.run_dir, choice)
+    return choice
 
 
 def check_ray_version() -> None:
@@ -210,11 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.exit(f"error: no Ray cluster to join ({err}); use --local, or run it with `ray job submit`")
     try:
         resources = ray.cluster_resources()
-        has_gpus = resources.get("GPU", 0) > 0
-        gpus = sweep.gpus_per_trial if sweep.gpus_per_trial is not None else (GPUS_PER_TRIAL if has_gpus else 0.0)
-        if gpus > 0 and not has_gpus:
-            print(f"warning: --gpus-per-trial {gpus} but the cluster has no GPUs yet; trials wait for GPU nodes")
-        max_concurrent = sweep.max_concurrent or concurrent_trials(resources, sweep.cpus_per_trial, gpus)
+        choice = choose_resources(sweep, resources, resume)
+        gpus, max_concurrent = choice.gpus_per_trial, choice.max_concurrent
+        if gpus > 0 and not resources.get("GPU", 0):
+            print(f"{gpus:g} GPU per trial; the cluster has no GPUs yet: trials wait for the autoscaler's GPU nodes")
         print(f"{'Resuming' if resume else 'Starting'} {sweep.run_dir}: {sweep.num_samples} trials, up to "
               f"{max_concurrent} at once, {sweep.cpus_per_trial:g} CPU + {gpus:g} GPU each; cluster has "
               f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", flush=True)

@@ -316,3 +316,13 @@ def test_the_outputs_name_the_namespace_the_head_service_and_paste_ready_command
     assert f"get secret {metadata['name']} " in out["authTokenCommand"]
     assert out["jobSubmitCommand"].startswith("RAY_AUTH_MODE=token RAY_AUTH_TOKEN=")
     assert f"--data-dir {defaults.DATASETS_MOUNT} --storage-path {defaults.RESULTS_MOUNT}" in out["jobSubmitCommand"]
+
+
+def test_the_exported_job_asks_for_gpu_shares_and_the_concurrency_the_rendered_gpu_group_holds(dev):
+    groups = {g["groupName"]: g for g in ray_cluster(dev).inputs["spec"]["workerGroupSpecs"]}
+    gpu = groups[GPU_GROUP]
+    limits = gpu["template"]["spec"]["containers"][0]["resources"]["limits"]
+    per_node = min(int(limits["cpu"]) // 1, int(int(limits["nvidia.com/gpu"]) / 0.25))
+    command = dev.stack_outputs["jobSubmitCommand"]
+    assert "--gpus-per-trial 0.25" in command
+    assert f"--max-concurrent {per_node * gpu['maxReplicas']}" in command

@@ -104,7 +104,7 @@ def test_the_pods_of_a_rayjobs_cluster_with_another_name_reach_each_other(src, d
     assert admits(NS, src, dst, port)
 
 
-@given(ports)
+@given(st.one_of(st.just(DASHBOARD_PORT), ports))
 def test_a_rayjob_submitter_reaches_its_heads_dashboard_and_nothing_else(port):
     for head in (HEAD, JOB_HEAD):
         assert admits(NS, SUBMITTER, head, port) == (port == DASHBOARD_PORT)
@@ -112,7 +112,7 @@ def test_a_rayjob_submitter_reaches_its_heads_dashboard_and_nothing_else(port):
     assert not admits("default", SUBMITTER, JOB_HEAD, DASHBOARD_PORT)  # the same labels elsewhere
 
 
-@given(ports)
+@given(st.one_of(st.just(DASHBOARD_PORT), ports))
 def test_the_operator_reaches_any_heads_dashboard_and_only_the_dashboard(port):
     for head, worker in ((HEAD, WORKER), (JOB_HEAD, JOB_WORKER)):
         assert admits(OPERATOR_NS, OPERATOR, head, port) == (port == DASHBOARD_PORT)
@@ -124,7 +124,7 @@ def test_every_pod_of_the_namespace_is_isolated_for_ingress():
     assert not admits(NS, {}, {"app": "anything"}, 80)
 
 
-@given(st.ip_addresses(v=4))
+@given(st.one_of(st.just(ipaddress.ip_address("169.254.169.254")), st.ip_addresses(v=4)))
 def test_workers_reach_every_address_but_the_instance_metadata_service(address):
     for worker in (WORKER, JOB_WORKER):
         assert egress_admits(worker, str(address)) == (str(address) != "169.254.169.254")

@@ -1,4 +1,4 @@
-# The two commands of the README. Both set up .venv from requirements.txt on first use.
+# The README's commands. demo and test set up .venv from requirements.txt on first use; smoke needs a deployed cluster.
 PYTHON ?= python3
 VENV := .venv
 READY := $(VENV)/.requirements-installed

@@ -322,7 +322,7 @@ def test_the_exported_job_asks_for_gpu_shares_and_the_concurrency_the_rendered_g
     groups = {g["groupName"]: g for g in ray_cluster(dev).inputs["spec"]["workerGroupSpecs"]}
     gpu = groups[GPU_GROUP]
     limits = gpu["template"]["spec"]["containers"][0]["resources"]["limits"]
-    per_node = min(int(limits["cpu"]) // 1, int(int(limits["nvidia.com/gpu"]) / 0.25))
+    per_node = min(int(limits["cpu"]), int(limits["nvidia.com/gpu"]) * 4)  # 1 CPU and 0.25 GPU per trial
     command = dev.stack_outputs["jobSubmitCommand"]
     assert "--gpus-per-trial 0.25" in command
-    assert f"--max-concurrent {per_node * gpu['maxReplicas']}" in command
+    assert f"--max-concurrent {per_node * int(gpu['maxReplicas'])}" in command

@@ -1,9 +1,9 @@
-# The two commands of the README. Both set up .venv from requirements.txt on first use.
+# The README's commands. demo and test set up .venv from requirements.txt on first use; smoke needs a deployed cluster.
 PYTHON ?= python3
 VENV := .venv
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo test
+.PHONY: demo test smoke
 
 # A short local Ray Tune sweep on the offline MNIST digits; no cloud needed.
 demo: $(READY)
@@ -19,3 +19,8 @@ $(READY): requirements.txt
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -r requirements.txt
 	touch $@
+
+# After `pulumi up`, with kubectl logged in to the cluster: checks the mounts, the results container, the
+# GPU nodes and the autoscaler on the real cluster (python -m tools.smoke --help).
+smoke: $(READY)
+	$(VENV)/bin/python -m tools.smoke $(SMOKE_ARGS)

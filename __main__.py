@@ -94,7 +94,7 @@ pulumi.export("dashboardCommand", pulumi.Output.all(ray.namespace, ray.cluster_n
 pulumi.export("authTokenCommand", pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
     lambda names: commands.read_auth_token(*names)))
 pulumi.export("jobSubmitCommand", pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
-    lambda names: commands.job_submit(*names, s.datasets_mount_path, s.results_mount_path)))
+    lambda names: commands.job_submit(*names, s.datasets_mount_path, s.results_mount_path, commands.sweep_sizing(s))))
 if observe:
     pulumi.export("grafanaUrl", observe.grafana_url)
     pulumi.export("logQueryCommand", observe.log_analytics_customer_id.apply(

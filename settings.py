@@ -13,6 +13,7 @@ import io
 import ipaddress
 import json
 import re
+import warnings
 from datetime import date
 from typing import Any, Callable, Literal
 
@@ -287,7 +288,12 @@ class Settings(BaseModel):
     # --- Ray -------------------------------------------------------------------------------------------
     ray_namespace: str = _setting("ray", "Kubernetes namespace of the Ray cluster.", "ray")
     ray_service_account: str = _setting(
-        "ray-workload", "Service account of every Ray pod (federated with the managed identity).", "ray-workload"
+        "ray-workload", "Service account of the Ray head (federated with the managed identity; the autoscaler's "
+        "Role is bound to it).", "ray-workload"
+    )
+    ray_worker_service_account: str = _setting(
+        "ray-worker", "Service account of the Ray workers: federated with the same managed identity, no "
+        "Kubernetes API token (only the head's autoscaler may change the cluster).", "ray-worker"
     )
     ray_cluster_name: str = _setting("ray-tune", "Name of the RayCluster resource.", "ray-tune")
     ray_image: str = _setting(
@@ -532,7 +538,7 @@ class Settings(BaseModel):
                                       f"is not the account adoptStorageAccount names ({adopted[2]}); leave it empty"))
         return self
 
-    @field_validator("ray_namespace", "ray_service_account")
+    @field_validator("ray_namespace", "ray_service_account", "ray_worker_service_account")
     @classmethod
     def _dns_label(cls, value: str) -> str:
         if not _DNS_LABEL.fullmatch(value):
@@ -643,6 +649,32 @@ class Settings(BaseModel):
         ) or self.datasets_mount_path.startswith(self.results_mount_path + "/"):
             errors.append(("results_mount_path", self.results_mount_path,
                            f"overlaps datasetsMountPath ({self.datasets_mount_path})"))
+        if errors:
+            raise SettingsError("\n".join(_line(key, value, why) for key, value, why in errors))
+        return self
+
+    @model_validator(mode="after")
+    def _ray_pods_fit_their_nodes(self) -> Settings:
+        """Each Ray pod's requests (the head's with the autoscaler sidecar) fit what a node of its pool
+        leaves after AKS's reservations and DaemonSets (manifests/allocatable.py); the workers run as an
+        account of their own."""
+        from manifests import allocatable, raycluster
+
+        errors: list[tuple[str, Any, str]] = []
+        if self.ray_worker_service_account == self.ray_service_account:
+            errors.append(("ray_worker_service_account", self.ray_worker_service_account,
+                           "is the head's rayServiceAccount, whose token may patch the RayCluster"))
+        for size, pod, keys in (
+                (self.cpu_vm_size, raycluster.head_requests(self), ("ray_head_cpus", "ray_head_memory_gi")),
+                (self.cpu_vm_size, raycluster.cpu_worker_requests(self), ("cpu_worker_cpus", "cpu_worker_memory_gi")),
+                (self.gpu_vm_size, raycluster.gpu_worker_requests(self), ("gpu_worker_cpus", "gpu_worker_memory_gi"))):
+            room = allocatable.room(size, vm_vcpus(size))
+            if room.memory_mi is None:
+                warnings.warn(f"{PROJECT}: {size} is not in manifests/allocatable.VM_SIZES; {to_camel(keys[1])} is "
+                              "not checked against its memory", stacklevel=2)
+            for resource, why in allocatable.shortfall(room, *pod).items():
+                key = keys[0] if resource == "cpu" else keys[1]
+                errors.append((key, getattr(self, key), why))
         if errors:
             raise SettingsError("\n".join(_line(key, value, why) for key, value, why in errors))
         return self

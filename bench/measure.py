@@ -15,10 +15,11 @@ Definitions (docs/bench.md repeats them for readers):
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+from workloads import capacity
 
 # The issue's target: the lower of this and the baseline's best accuracy.
 TARGET_CAP = 0.98
@@ -73,10 +74,8 @@ def progress(trials: Iterable[Trial], started_at: float) -> list[tuple[float, fl
 
 def concurrent_slots(cpus: float, gpus: float, cpus_per_trial: float, gpus_per_trial: float, trials: int) -> int:
     """How many trials fit on the machine at once (Ray's packing for one node), capped by `trials`."""
-    fits = [math.floor(cpus / cpus_per_trial + 1e-9)] if cpus_per_trial > 0 else []
-    if gpus_per_trial > 0:
-        fits.append(math.floor(gpus / gpus_per_trial + 1e-9))
-    return max(1, min([*fits, trials] if fits else [trials]))
+    machine = capacity.Group("machine", cpus, gpus, 1)
+    return capacity.concurrent_trials([machine], cpus_per_trial, gpus_per_trial, trials)
 
 
 def overhead(trials: Sequence[Trial], fit_seconds: float, slots: int) -> float:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
-from manifests import azure
+from manifests import azure, workload_identity
 from settings import Settings
 
 
@@ -96,7 +96,19 @@ class WorkloadFederation(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=[
                 pulumi.Alias(name="identity-ray-federation", parent=args.identity)]),
         )
+        # Azure writes one identity's federated credentials one at a time: a second written concurrently
+        # fails with a conflict (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations,
+        # "Concurrent updates aren't supported"), so the workers' waits for the head's.
+        worker_federation = managedidentity.FederatedIdentityCredential(
+            f"{name}-ray-worker",
+            resource_group_name=args.resource_group_name,
+            resource_name_=args.identity.identity_name,
+            issuer=args.oidc_issuer_url,
+            subject=workload_identity.subject(args.settings.ray_namespace, args.settings.ray_worker_service_account),
+            audiences=[azure.WORKLOAD_IDENTITY_AUDIENCE],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[federation]),
+        )
         self.client_id = pulumi.Output.all(
-            args.identity.client_id, federation.id, *[grant.id for grant in args.identity.grants]
+            args.identity.client_id, federation.id, worker_federation.id, *[grant.id for grant in args.identity.grants]
         ).apply(lambda values: values[0])
         self.register_outputs({"client_id": self.client_id})

@@ -1,5 +1,7 @@
-"""The Ray cluster: its service account (the managed identity's Kubernetes face), the Blob volumes,
-the NetworkPolicies and the RayCluster itself, which Pulumi waits on until the head is ready."""
+"""The Ray cluster: its two service accounts (the managed identity's Kubernetes faces: the head's, which
+KubeRay gives the autoscaler's Role, and the workers', without an API token), the Blob volumes, the
+NetworkPolicies, the head's PodDisruptionBudget and the RayCluster itself, which Pulumi waits on until the
+head is ready."""
 
 from __future__ import annotations
 
@@ -16,13 +18,13 @@ from settings import Settings
 @dataclass(frozen=True)
 class RayClusterArgs:
     settings: Settings
-    """Ray namespace, service account, cluster name, images, sizes, scaling, mount paths."""
+    """Ray namespace, service accounts, cluster name, images, sizes, scaling, mount paths."""
     namespace: pulumi.Resource
     """The Ray namespace (KubeRay.ray_namespace_resource): everything namespaced here waits for it."""
     operator: pulumi.Resource
     """The KubeRay chart (CRDs and a ready operator): the RayCluster waits for it."""
     operator_namespace: str
-    """Where the operator runs (KubeRay.operator_namespace): the only namespace let in to the dashboard."""
+    """Where the operator runs (KubeRay.operator_namespace): the only namespace let in to heads' dashboards."""
     gpu_pool: pulumi.Resource
     """The GPU node pool GPU workers are scheduled on."""
     device_plugin: pulumi.Resource
@@ -32,7 +34,7 @@ class RayClusterArgs:
     storage_account: pulumi.Input[str]
     """Storage account holding the datasets and results containers."""
     identity_client_id: pulumi.Input[str]
-    """Client id of the managed identity federated with the service account and granted the containers."""
+    """Client id of the managed identity federated with both service accounts and granted the containers."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of that identity."""
     image_registry: pulumi.Input[str]
@@ -56,10 +58,18 @@ class RayCluster(pulumi.ComponentResource):
         manifest = raycluster.raycluster_manifest(s)
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[args.namespace])
 
+        ids = pulumi.Output.all(args.identity_client_id, args.tenant_id)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
-            **fields(pulumi.Output.all(args.identity_client_id, args.tenant_id).apply(
-                lambda ids: workload_identity.service_account(s.ray_service_account, ns, *ids)), ("metadata",)),
+            **fields(ids.apply(lambda i: workload_identity.service_account(s.ray_service_account, ns, *i)),
+                     ("metadata",)),
+            opts=in_namespace,
+        )
+        worker_account = k8s.core.v1.ServiceAccount(
+            f"{name}-worker-service-account",
+            **fields(ids.apply(lambda i: workload_identity.service_account(
+                s.ray_worker_service_account, ns, *i, automount_token=False)),
+                ("metadata", "automountServiceAccountToken")),
             opts=in_namespace,
         )
 
@@ -83,8 +93,10 @@ class RayCluster(pulumi.ComponentResource):
 
         policies = [
             k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", **fields(policy), opts=in_namespace)
-            for policy in network_policy.ray_network_policies(ns, s.ray_cluster_name, args.operator_namespace)
+            for policy in network_policy.ray_network_policies(ns, args.operator_namespace)
         ]
+        disruption = raycluster.head_disruption_budget(s)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-head-disruption-budget", **fields(disruption), opts=in_namespace)
 
         k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -94,7 +106,8 @@ class RayCluster(pulumi.ComponentResource):
             spec=pulumi.Output.from_input(args.image_registry).apply(
                 lambda server: registry.in_registry(manifest, server)["spec"]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
-                args.operator, args.gpu_pool, args.device_plugin, account, *claims, *policies, args.registry]),
+                args.operator, args.gpu_pool, args.device_plugin, account, worker_account, *claims, *policies,
+                args.registry]),
         )
         # Names from settings, known at preview; KubeRay derives the Service's and the Secret's from them.
         self.namespace = pulumi.Output.from_input(ns)

@@ -2,9 +2,10 @@
 
 Pod Security admission (kubernetes.io/docs/concepts/security/pod-security-admission) rejects pods that
 break the namespace's `enforce` level: `restricted` for the KubeRay operator (its chart already runs it
-non-root, no capabilities, RuntimeDefault seccomp), `baseline` for Ray (KubeRay injects an autoscaler
-sidecar and init containers whose security context we don't control), `privileged` for the NVIDIA device
-plugin (it mounts the kubelet's device-plugin directory from the host).
+non-root, no capabilities, RuntimeDefault seccomp) and for Ray (KubeRay copies the Ray container's
+securityContext to the init containers it injects and gives its autoscaler sidecar
+autoscalerOptions.securityContext: ray-operator/controllers/ray/common/pod.go at v1.7.0; we set both),
+`privileged` for the NVIDIA device plugin (it mounts the kubelet's device-plugin directory from the host).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The RayCluster (KubeRay 1.7, ray.io/v1): a head that runs no tasks, CPU and GPU worker groups that
-scale from zero, both Blob volumes in every Ray container, token authentication, nothing exposed.
+scale from zero, both Blob volumes in every Ray container, token authentication, nothing exposed; and the
+head's PodDisruptionBudget.
 
 Field names and rules are KubeRay 1.7.0's (ray-operator/apis/ray/v1/raycluster_types.go,
 controllers/ray/utils/validation.go); tests validate the manifest against the v1.7.0 CRD schema.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import versions
 from manifests import monitoring, pools, volumes, workload_identity
 from settings import Settings, vm_vcpus
+from workloads import capacity
 
 API_VERSION = "ray.io/v1"
 KIND = "RayCluster"
@@ -32,6 +34,73 @@ GPU_GROUP = "gpu"
 HEAD_CONTAINER = "ray-head"
 WORKER_CONTAINER = "ray-worker"
 
+# The autoscaler JSON-patches spec.workerGroupSpecs (replicas, workersToDelete), an atomic list in the CRD:
+# from the first scale-up it owns the whole list, and Pulumi's unforced server-side apply conflicts. Forcing
+# is safe: under in-tree autoscaling KubeRay 1.7 deletes no pod when `replicas` drops (reconcilePods:
+# random deletion only without the autoscaler or with ENABLE_RANDOM_POD_DELETE), so resetting replicas to
+# 0 costs one reconcile of the autoscaler, which patches its count back. Annotation semantics:
+# pulumi-kubernetes docs (Server-Side Apply: "pulumi.com/patchForce" wins over the provider's setting).
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+
+# Spec changes reach running pods: with Recreate, KubeRay 1.7 deletes every pod of the cluster when the
+# hash of the spec (less replicas, min/max, workersToDelete and tolerations, which the autoscaler and
+# Kueue touch) differs from the head pod's `ray.io/upgrade-strategy-recreate-hash`
+# (raycluster_controller.go shouldRecreatePodsForUpgrade; utils.GenerateHashWithoutReplicasAndWorkersToDelete).
+# Without it (or with None) an image bump is stored and no pod changes. A running sweep dies with its
+# head; submitting it again with the same --name resumes it from the results volume.
+UPGRADE_STRATEGY = "Recreate"
+
+# How long a new worker may take from its pod's creation to a registered Ray node: the cold-start budget.
+# Each term is an allowance for the slowest case we plan for, to be replaced by measurements:
+COLD_START_SECONDS = {
+    # A Spot GPU VM allocated, booted and joined by AKS, then AKS's GPU driver installed on first boot
+    # (gpuProfile.driver Install; learn.microsoft.com/azure/aks/gpu-cluster).
+    "gpu_node_provision": 900,
+    # rayproject/ray:<version>-py311-gpu is several GB compressed; a new node pulls it whole.
+    "image_pull": 900,
+    # Both BlobFuse2 mounts, the mount check, waiting for the GCS, `ray start`, the runtime env's pip pins.
+    "pod_setup": 300,
+}
+COLD_START_BUDGET_SECONDS = sum(COLD_START_SECONDS.values())
+# Ray 2.60 autoscaler v2 (autoscaler/v2/instance_manager/config.py InstanceReconcileConfig, reconciler.py
+# _handle_stuck_instances): under KubeRay an instance is ALLOCATED as soon as its pod exists and RAY_RUNNING
+# once its raylet registers, and an instance ALLOCATED longer than this is terminated (ALLOCATION_TIMEOUT).
+# The default differs between Ray releases (300 s in older ones, kuberay#4226; 3600 s in the 2.60 wheel),
+# so it is set, from the budget. REQUESTED -> ALLOCATED is KubeRay creating the pod, seconds; its 600 s
+# default stands. Pending pods no demand needs are kept (RAY_AUTOSCALER_PENDING_NODE_IDLE_TIMEOUT_S, -1 by
+# default, autoscaler/_private/constants.py).
+AUTOSCALER_ENV = {"RAY_AUTOSCALER_RECONCILE_ALLOCATE_STATUS_TIMEOUT_S": str(COLD_START_BUDGET_SECONDS)}
+# KubeRay's own defaults for the autoscaler sidecar (common/pod.go BuildAutoscalerContainer), written out
+# so the node-fit check counts them.
+AUTOSCALER_CPU_M = 500
+AUTOSCALER_MEMORY_MI = 512
+
+# Pod Security `restricted` (kubernetes.io/docs/concepts/security/pod-security-standards). The Ray images
+# run as user `ray`, uid 1000, gid 100. KubeRay copies the Ray container's securityContext to the init
+# containers it injects (common/pod.go: wait-gcs-ready) and gives the autoscaler sidecar
+# autoscalerOptions.securityContext.
+RAY_UID, RAY_GID = 1000, 100
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": RAY_UID, "runAsGroup": RAY_GID,
+                        "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                              "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+# AKS's cluster autoscaler removes underused nodes and evicts their pods; it does not skip pods with local
+# storage by default (learn.microsoft.com/azure/aks/cluster-autoscaler, "safe-to-evict").
+SAFE_TO_EVICT = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
+
+# With workload-identity mounts the Blob CSI driver runs one BlobFuse2 process per pod, and every pod on a
+# node shares the results volume's --tmp-path: two would corrupt each other's file cache
+# (azure-storage-fuse#267; blob-csi-driver pkg/blob/nodeserver.go). One Ray pod per node.
+HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
+
+# The init container that refuses to start a Ray pod whose mounts are not BlobFuse2: without the CSIDriver's
+# tokenRequests the driver bind-mounts an empty directory and every write lands on the node's disk
+# (blob-csi-driver#1240). BlobFuse2 mounts with fsname=blobfuse2 (component/libfuse), so /proc's
+# mountinfo shows source `blobfuse2` and type fuse or fuse.blobfuse2 at the mount point.
+MOUNT_CHECK_CONTAINER = "check-blobfuse2-mounts"
+MOUNT_CHECK_RESOURCES = {"cpu": "100m", "memory": "64Mi"}
+
 # Pulumi waits until the head pod is ready (dashboard, GCS and job API up): the status condition KubeRay
 # 1.7 sets by default (feature gate RayClusterStatusConditions). `.status.state` is deprecated, and
 # RayClusterProvisioned never turns false again, so it would not catch a head that stopped serving.
@@ -51,16 +120,59 @@ def auth_secret_name(cluster_name: str) -> str:
 
 
 def cpu_worker_max(settings: Settings) -> int:
-    """CPU workers the CPU pool can hold at its largest: one per node, minus the head's node when the head
-    and a worker don't fit on one node together (the same vCPU rule settings applies to each alone)."""
-    vcpus = vm_vcpus(settings.cpu_vm_size)
-    shares_node = vcpus is not None and settings.ray_head_cpus + settings.cpu_worker_cpus < vcpus
-    return settings.cpu_max_count if shares_node else settings.cpu_max_count - 1
+    """CPU workers the CPU pool can hold at its largest: one Ray pod per node, and the head takes one."""
+    return settings.cpu_max_count - 1
 
 
 def gpu_worker_max(settings: Settings) -> int:
     """One GPU worker per GPU node, taking all its GPUs."""
     return settings.gpu_max_count
+
+
+def worker_groups(settings: Settings) -> list[capacity.Group]:
+    """The worker groups as the autoscaler sees them (a node's Ray CPUs and GPUs come from the container
+    limits), at their maxima."""
+    return [capacity.Group(CPU_GROUP, settings.cpu_worker_cpus, 0, cpu_worker_max(settings)),
+            capacity.Group(GPU_GROUP, settings.gpu_worker_cpus, settings.gpus_per_node, gpu_worker_max(settings))]
+
+
+def head_requests(settings: Settings) -> tuple[int, int]:
+    """(millicores, MiB) the head pod asks its node for: the Ray container and the autoscaler sidecar (init
+    containers run before them and ask for less)."""
+    return (settings.ray_head_cpus * 1000 + AUTOSCALER_CPU_M,
+            settings.ray_head_memory_gi * 1024 + AUTOSCALER_MEMORY_MI)
+
+
+def cpu_worker_requests(settings: Settings) -> tuple[int, int]:
+    return settings.cpu_worker_cpus * 1000, settings.cpu_worker_memory_gi * 1024
+
+
+def gpu_worker_requests(settings: Settings) -> tuple[int, int]:
+    return settings.gpu_worker_cpus * 1000, settings.gpu_worker_memory_gi * 1024
+
+
+def mount_check_script(mount_paths: list[str], mountinfo: str = "/proc/self/mountinfo") -> str:
+    """POSIX sh + awk: exit 1 naming the first path that is not a BlobFuse2 FUSE mount. mountinfo fields
+    (proc(5)): 5 is the mount point; after the "-" separator come the type and the source. The last mount
+    at a path is the one the container sees, so it decides."""
+    checks = []
+    for path in mount_paths:
+        checks.append(
+            "awk -v p=" + _sh_quote(path) + " '{for (i = 7; i <= NF; i++) if ($i == \"-\") break; "
+            "if ($5 == p) ok = ($(i + 1) ~ /^fuse(\\.|$)/ && $(i + 2) == \"blobfuse2\")} END {exit !ok}' "
+            + _sh_quote(mountinfo)
+            + " || { echo " + _sh_quote(f"{path} is not a BlobFuse2 mount: refusing to start "
+                                         "(is tokenRequests set on the blob.csi.azure.com CSIDriver?)")
+            + " >&2; exit 1; }")
+    return "\n".join([*checks, "echo " + _sh_quote("BlobFuse2 mounts: " + " ".join(mount_paths))])
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _quantities(cpu: str, memory: str) -> dict:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
 
 
 def _resources(cpus: int, memory_gi: int, gpus: int = 0) -> dict:
@@ -71,25 +183,52 @@ def _resources(cpus: int, memory_gi: int, gpus: int = 0) -> dict:
     return {"requests": dict(quantities), "limits": dict(quantities)}
 
 
+def one_ray_pod_per_node(cluster_name: str) -> dict:
+    """Required anti-affinity against every pod of this cluster, head and both worker groups alike."""
+    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+        "labelSelector": {"matchLabels": {CLUSTER_LABEL: cluster_name}},
+        "topologyKey": HOSTNAME_TOPOLOGY,
+    }]}}
+
+
 def _pod_template(settings: Settings, *, container: str, image: str, resources: dict, node_selector: dict,
-                  tolerations: list | None = None, ports: list | None = None) -> dict:
-    mounts = [{"name": v.claim_name, "mountPath": v.mount_path} for v in volumes.blob_volumes(settings)]
-    claims = [{"name": v.claim_name, "persistentVolumeClaim": {"claimName": v.claim_name}}
-              for v in volumes.blob_volumes(settings)]
-    ray_container = {"name": container, "image": image, "resources": resources, "volumeMounts": mounts}
+                  service_account: str, head: bool, tolerations: list | None = None,
+                  ports: list | None = None) -> dict:
+    blob = volumes.blob_volumes(settings)
+    mounts = [{"name": v.claim_name, "mountPath": v.mount_path} for v in blob]
+    claims = [{"name": v.claim_name, "persistentVolumeClaim": {"claimName": v.claim_name}} for v in blob]
+    ray_container = {"name": container, "image": image, "resources": resources, "volumeMounts": mounts,
+                     "securityContext": CONTAINER_SECURITY_CONTEXT}
     if ports:
         ray_container["ports"] = ports
+    check = {
+        "name": MOUNT_CHECK_CONTAINER, "image": image,
+        "command": ["sh", "-c", mount_check_script([v.mount_path for v in blob])],
+        "volumeMounts": [{**m, "readOnly": True} for m in mounts],
+        "resources": {"requests": dict(MOUNT_CHECK_RESOURCES), "limits": dict(MOUNT_CHECK_RESOURCES)},
+        "securityContext": CONTAINER_SECURITY_CONTEXT,
+    }
     spec = {
-        # One service account for every Ray pod: the managed identity is federated with it, and the Blob
-        # CSI driver binds a node's mount to the first pod's identity.
-        "serviceAccountName": settings.ray_service_account,
+        # Head and workers run as two accounts federated with the same managed identity (the Blob CSI
+        # driver mounts with each pod's own token, requested through the CSIDriver's tokenRequests, not
+        # the pod's mounted one). KubeRay binds the autoscaler's Role (patch pods and rayclusters) to the
+        # head's account; the workers' has no Kubernetes API token, so no trial can change the cluster.
+        "serviceAccountName": service_account,
+        "securityContext": POD_SECURITY_CONTEXT,
         "nodeSelector": node_selector,
+        "affinity": one_ray_pod_per_node(settings.ray_cluster_name),
+        "initContainers": [check],
         "containers": [ray_container],
         "volumes": claims,
     }
+    if not head:
+        spec["automountServiceAccountToken"] = False
     if tolerations:
         spec["tolerations"] = tolerations
-    return {"metadata": {"labels": workload_identity.pod_labels()}, "spec": spec}
+    metadata = {"labels": workload_identity.pod_labels()}
+    if head:
+        metadata["annotations"] = dict(SAFE_TO_EVICT)
+    return {"metadata": metadata, "spec": spec}
 
 
 def raycluster_manifest(settings: Settings) -> dict:
@@ -102,7 +241,7 @@ def raycluster_manifest(settings: Settings) -> dict:
         "template": _pod_template(
             settings, container=HEAD_CONTAINER, image=settings.ray_image,
             resources=_resources(settings.ray_head_cpus, settings.ray_head_memory_gi),
-            node_selector=pools.cpu_node_selector(),
+            node_selector=pools.cpu_node_selector(), service_account=settings.ray_service_account, head=True,
             ports=[{"name": "gcs-server", "containerPort": GCS_PORT},
                    {"name": "dashboard", "containerPort": DASHBOARD_PORT},
                    {"name": "client", "containerPort": CLIENT_PORT},
@@ -117,7 +256,8 @@ def raycluster_manifest(settings: Settings) -> dict:
         "template": _pod_template(
             settings, container=WORKER_CONTAINER, image=settings.ray_image,
             resources=_resources(settings.cpu_worker_cpus, settings.cpu_worker_memory_gi),
-            node_selector=pools.cpu_node_selector(),
+            node_selector=pools.cpu_node_selector(), service_account=settings.ray_worker_service_account,
+            head=False,
         ),
     }
     gpu_workers = {
@@ -128,7 +268,8 @@ def raycluster_manifest(settings: Settings) -> dict:
         "template": _pod_template(
             settings, container=WORKER_CONTAINER, image=settings.ray_gpu_image,
             resources=_resources(settings.gpu_worker_cpus, settings.gpu_worker_memory_gi, settings.gpus_per_node),
-            node_selector=pools.gpu_node_selector(),
+            node_selector=pools.gpu_node_selector(), service_account=settings.ray_worker_service_account,
+            head=False,
             # Both taints, Spot pool or not: tolerating a taint a node lacks is harmless.
             tolerations=pools.gpu_tolerations(),
         ),
@@ -142,6 +283,7 @@ def raycluster_manifest(settings: Settings) -> dict:
             "annotations": {
                 "pulumi.com/waitFor": WAIT_FOR,
                 "pulumi.com/timeoutSeconds": str(TIMEOUT_SECONDS),
+                **PATCH_FORCE,
             },
         },
         "spec": {
@@ -156,8 +298,27 @@ def raycluster_manifest(settings: Settings) -> dict:
                 "version": "v2",
                 "upscalingMode": "Default",
                 "idleTimeoutSeconds": settings.autoscaler_idle_timeout_seconds,
+                "env": [{"name": name, "value": value} for name, value in AUTOSCALER_ENV.items()],
+                "securityContext": CONTAINER_SECURITY_CONTEXT,
+                "resources": _quantities(f"{AUTOSCALER_CPU_M}m", f"{AUTOSCALER_MEMORY_MI}Mi"),
             },
+            "upgradeStrategy": {"type": UPGRADE_STRATEGY},
             "headGroupSpec": head,
             "workerGroupSpecs": [cpu_workers, gpu_workers],
+        },
+    }
+
+
+def head_disruption_budget(settings: Settings) -> dict:
+    """No voluntary eviction of the head (node drains for upgrades, the cluster autoscaler's scale-down):
+    the head holds the GCS and the sweep's driver. A drain of its node waits until the head is gone by
+    other means; node-image upgrades belong in the cluster's maintenance window."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": f"{settings.ray_cluster_name}-head", "namespace": settings.ray_namespace},
+        "spec": {
+            "maxUnavailable": 0,
+            "selector": {"matchLabels": {CLUSTER_LABEL: settings.ray_cluster_name, NODE_TYPE_LABEL: HEAD_NODE_TYPE}},
         },
     }

@@ -1,4 +1,5 @@
-"""The two Blob containers as Kubernetes volumes: one StorageClass, a static PV and a PVC per container.
+"""The two Blob containers as Kubernetes volumes: a StorageClass that provisions nothing, a static PV and
+a PVC per container.
 
 Static provisioning with workload identity, as the Blob CSI driver documents it
 (kubernetes-sigs/blob-csi-driver docs/driver-parameters.md, "Static Provisioning", and
@@ -20,6 +21,11 @@ from settings import DATASETS_CONTAINER, RESULTS_CONTAINER, Settings
 
 DRIVER = "blob.csi.azure.com"
 STORAGE_CLASS = "ray-blobfuse2"
+# The class only names our static PVs to their claims: a class with a live provisioner (the Blob CSI
+# driver) would create a storage account, with account keys, for any stray claim that names it. Static
+# binding needs only that the PV and its claim carry the same class name
+# (kubernetes.io/docs/concepts/storage/persistent-volumes, "Class").
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
 # Blob containers have no size, but a PV needs a capacity and its claim must ask for no more.
 NOMINAL_CAPACITY = "100Gi"
 
@@ -46,11 +52,18 @@ DATASETS_NEGATIVE_SECONDS = 600
 
 # --- results: Tune checkpoints and experiment state, written and rewritten by many nodes -------------
 # File cache on the node's temp disk (/mnt on AKS): whole files staged locally, uploaded on close, so
-# checkpoint writers may seek and rewrite. Bounded size, files evicted two minutes after their last use.
+# checkpoint writers may seek and rewrite. Bounded size.
 RESULTS_CACHE_MB = 10240
-RESULTS_CACHE_TIMEOUT_SECONDS = 120
-# Other nodes write here (a trial resumes on another node): keep metadata fresh, never cache absence.
-RESULTS_CACHE_SECONDS = 30
+# Tune needs what another node wrote at once, not within a cache's lifetime: a trial restarted on another
+# node reads the checkpoint its first node wrote, and the head lists and prunes checkpoint directories
+# that workers wrote. With 30 s metadata caches a blob-backed FUSE test lost 2 of 4 trials on resume while
+# the job reported success. So nothing is cached past its use: a closed file leaves the file cache at once
+# (the next open downloads the current blob), attributes and entries are asked of Blob storage on every
+# lookup, absence is never cached, and the kernel's page cache is bypassed (`direct_io`), which
+# BlobFuse2's maintainers prescribe for files that change elsewhere (azure-storage-fuse#1683). The cost is
+# a Blob request per lookup and a download per open, on a volume mostly written.
+RESULTS_CACHE_TIMEOUT_SECONDS = 0
+RESULTS_CACHE_SECONDS = 0
 
 
 def datasets_mount_options() -> list[str]:
@@ -77,6 +90,7 @@ def results_mount_options(cache_dir: str) -> list[str]:
         f"-o attr_timeout={RESULTS_CACHE_SECONDS}",
         f"-o entry_timeout={RESULTS_CACHE_SECONDS}",
         "-o negative_timeout=0",
+        "-o direct_io",
     ]
 
 
@@ -117,16 +131,15 @@ def volume_handle(account: str, container: str) -> str:
 
 
 def storage_class() -> dict:
-    """The class our PVs and PVCs name, so no default class ever provisions a claim of ours.
-
-    Retain: deleting a claim never deletes a container (the data outlives the cluster)."""
+    """The class our PVs and PVCs name, so no default class ever provisions a claim of ours, and which
+    provisions nothing itself. Retain: deleting a claim never deletes a container."""
     return {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
         "metadata": {"name": STORAGE_CLASS},
-        "provisioner": DRIVER,
-        "parameters": {"protocol": "fuse2"},
+        "provisioner": NO_PROVISIONER,
         "reclaimPolicy": "Retain",
+        # Our PVs are pre-bound to their claims, so binding need not wait for a pod.
         "volumeBindingMode": "Immediate",
     }
 

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workloads import capacity
+
 # Defaults sized for the local demo: 2 CPUs, about a minute, ~98% best validation accuracy.
 NUM_SAMPLES = 16
 MAX_EPOCHS = 10
 GRACE_PERIOD = 2
 CHECKPOINT_EVERY = 2
 MAX_FAILURES = 3
-CPUS_PER_TRIAL = 1.0
-GPUS_PER_TRIAL = 0.25  # four trials share a GPU: one small CNN cannot keep a GPU busy
+# The per-trial shares are the capacity rule's (workloads/capacity.py), declared there once.
+CPUS_PER_TRIAL = capacity.CPUS_PER_TRIAL
+GPUS_PER_TRIAL = capacity.GPUS_PER_TRIAL
 SEED = 0
 RESUME_MODES = ("auto", "never", "required")
 
@@ -30,8 +33,8 @@ class Sweep:
     grace_period: int = GRACE_PERIOD
     checkpoint_every: int = CHECKPOINT_EVERY
     cpus_per_trial: float = CPUS_PER_TRIAL
-    gpus_per_trial: float | None = None  # None: GPUS_PER_TRIAL if the cluster has GPUs, else 0
-    max_concurrent: int | None = None  # None: as many as the cluster's resources fit
+    gpus_per_trial: float | None = None  # None: GPUS_PER_TRIAL if the cluster can have GPUs, else 0; kept on resume
+    max_concurrent: int | None = None  # None: as many as the cluster's resources fit; kept on resume
     max_failures: int = MAX_FAILURES
     seed: int = SEED
     resume: str = "auto"

@@ -27,7 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workloads import data, defaults, lease, report
+from workloads import capacity, data, defaults, lease, report
 from workloads.sweep import (  # noqa: F401  (re-exported: the CLI's defaults are the sweep's)
     CHECKPOINT_EVERY, CPUS_PER_TRIAL, GPUS_PER_TRIAL, GRACE_PERIOD, MAX_EPOCHS, MAX_FAILURES, NUM_SAMPLES,
     RESUME_MODES, SEED, Sweep, default_name)
@@ -105,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CPUs each trial holds (and torch threads on CPU)")
     parser.add_argument("--gpus-per-trial", type=_number(float, 0, "0.25", low_open=True, high=1),
                         help=f"GPU share per trial, in (0, 1] (default: {GPUS_PER_TRIAL} when the cluster "
-                             "has GPUs, else none)")
+                             "has GPUs, else none; a resumed run keeps its own; the stack's jobSubmitCommand "
+                             "sets it, since an autoscaled GPU pool starts at zero)")
     parser.add_argument("--max-concurrent", type=_number(int, 1, "4"),
-                        help="trials at once (default: as many as the cluster's CPUs/GPUs fit)")
+                        help="trials at once (default: as many as the cluster's CPUs/GPUs fit; a resumed run keeps its own; "
+                             "jobSubmitCommand sets what the worker groups hold at their maxima)")
     parser.add_argument("--max-failures", type=_number(int, 0, "3"), default=MAX_FAILURES,
                         help="retries of a trial whose worker died, from its last checkpoint")
     parser.add_argument("--allow-errors", action="store_true",
@@ -161,10 +163,25 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
 
 def concurrent_trials(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
     """How many trials the cluster's current resources hold at once (at least one)."""
-    fits = [math.floor(resources.get("CPU", 0) / cpus_per_trial + 1e-9)]
-    if gpus_per_trial > 0:
-        fits.append(math.floor(resources.get("GPU", 0) / gpus_per_trial + 1e-9))
-    return max(1, min(fits))
+    return capacity.concurrent_trials(capacity.groups_from_resources(resources), cpus_per_trial, gpus_per_trial)
+
+
+def choose_resources(sweep: Sweep, resources: dict[str, float], resume: bool) -> capacity.Choice:
+    """A resumed run keeps what it chose at the start (a GPU pool at zero must not turn it into a CPU
+    run); a new run sizes itself from the flags, else from the nodes present. Explicit flags win."""
+    saved = capacity.load_choice(sweep.run_dir) if resume else None
+    if saved is not None:
+        return capacity.Choice(sweep.cpus_per_trial,
+                               saved.gpus_per_trial if sweep.gpus_per_trial is None else sweep.gpus_per_trial,
+                               sweep.max_concurrent or saved.max_concurrent)
+    # Ray 2.60 keeps no record of the worker groups' maxima where a job can read it (nothing reports the
+    # GCS's ClusterConfig), so the nodes present stand in, and on the cluster jobSubmitCommand passes the
+    # sizes the stack computes from its RayCluster's groups (manifests/commands.py).
+    choice = capacity.choose(capacity.groups_from_resources(resources), cpus_per_trial=sweep.cpus_per_trial,
+                             gpus_per_trial=sweep.gpus_per_trial, max_concurrent=sweep.max_concurrent,
+                             num_samples=sweep.num_samples)
+    capacity.save_choice(sweep.run_dir, choice)
+    return choice
 
 
 def check_ray_version() -> None:
@@ -306,11 +323,10 @@ def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) 
         stop.install()
         held.describe_job(*ray_job_ids())
         resources = ray.cluster_resources()
-        has_gpus = resources.get("GPU", 0) > 0
-        gpus = sweep.gpus_per_trial if sweep.gpus_per_trial is not None else (GPUS_PER_TRIAL if has_gpus else 0.0)
-        if gpus > 0 and not has_gpus:
-            log.warning("--gpus-per-trial %g but the cluster has no GPUs yet; trials wait for GPU nodes", gpus)
-        max_concurrent = sweep.max_concurrent or concurrent_trials(resources, sweep.cpus_per_trial, gpus)
+        choice = choose_resources(sweep, resources, resume)
+        gpus, max_concurrent = choice.gpus_per_trial, choice.max_concurrent
+        if gpus > 0 and not resources.get("GPU", 0):
+            log.warning("%g GPU per trial; the cluster has no GPUs yet: trials wait for the autoscaler's GPU nodes", gpus)
         print(f"{'Resuming' if resume else 'Starting'} {sweep.run_dir}: {sweep.num_samples} trials, up to "
               f"{max_concurrent} at once, {sweep.cpus_per_trial:g} CPU + {gpus:g} GPU each; cluster has "
               f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", flush=True)

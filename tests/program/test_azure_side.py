@@ -319,8 +319,12 @@ def test_without_retain_data_destroy_deletes_the_data_too(record):
 # --- Identity ------------------------------------------------------------------------------------------
 
 def test_the_federated_credential_trusts_this_clusters_issuer_for_the_ray_service_account(record):
-    rec = record({"rayNamespace": "tuning", "rayServiceAccount": "tuner"})
-    federation = rec.one(FEDERATION).inputs
+    rec = record({"rayNamespace": "tuning", "rayServiceAccount": "tuner", "rayWorkerServiceAccount": "tuner-workers"})
+    federation = rec.one(FEDERATION, "identity-ray-federation").inputs
+    workers = rec.one(FEDERATION, "identity-ray-worker-federation").inputs
+    assert workers["subject"] == "system:serviceaccount:tuning:tuner-workers"
+    assert (workers["issuer"], workers["audiences"], workers["resourceName"]) == (
+        federation["issuer"], federation["audiences"], federation["resourceName"])
     ray_identity = rec.one(IDENTITY, "identity-ray")
     assert federation["issuer"] == rec.one(AKS).outputs["oidcIssuerProfile"]["issuerURL"]
     assert federation["subject"] == "system:serviceaccount:tuning:tuner"

@@ -28,6 +28,8 @@ PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +115,32 @@ def test_the_operator_watches_exactly_the_namespace_the_ray_cluster_lives_in(dev
 def test_only_the_operators_namespace_is_let_in_to_the_dashboard(dev):
     operator_ns = chart(dev, versions.KUBERAY_CHART).inputs["namespace"]
     # Rules that open the dashboard's port (or every port); the metrics scraper's opens other ports only.
-    peers = [peer for policy in dev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-             for rule in policy.inputs["spec"]["ingress"]
+    peers = [peer for policy in dev.of_type(NETWORK_POLICY)
+             for rule in policy.inputs["spec"].get("ingress", [])
              if not rule.get("ports") or any(p["port"] == DASHBOARD_PORT for p in rule["ports"])
              for peer in rule["from"] if "namespaceSelector" in peer]
     assert [p["namespaceSelector"]["matchLabels"] for p in peers] == [
         {"kubernetes.io/metadata.name": operator_ns}]
+
+
+def test_the_ray_namespace_enforces_pod_security_restricted(dev):
+    ray_ns = ray_cluster(dev).inputs["metadata"]["namespace"]
+    namespace = next(n for n in dev.of_type(NAMESPACE) if n.inputs["metadata"]["name"] == ray_ns)
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_the_heads_disruption_budget_selects_the_head_of_the_cluster_pulumi_creates(dev):
+    budget = dev.one(PDB)
+    metadata = ray_cluster(dev).inputs["metadata"]
+    assert budget.inputs["metadata"]["namespace"] == metadata["namespace"]
+    assert budget.inputs["spec"]["selector"]["matchLabels"]["ray.io/cluster"] == metadata["name"]
+    assert budget.inputs["spec"]["maxUnavailable"] == 0
+
+
+def test_ray_workers_are_denied_the_instance_metadata_service(dev):
+    egress = [p.inputs for p in dev.of_type(NETWORK_POLICY) if "Egress" in p.inputs["spec"]["policyTypes"]]
+    assert [p["spec"]["podSelector"]["matchLabels"]["ray.io/node-type"] for p in egress] == ["worker"]
+    assert egress[0]["metadata"]["namespace"] == ray_cluster(dev).inputs["metadata"]["namespace"]
 
 
 # --- Pools: taints vs tolerations, labels vs selectors -------------------------------------------------
@@ -167,25 +189,43 @@ def test_worker_maxima_stay_within_the_pools_maxima(dev):
     assert int(gpus) >= 1
 
 
-# --- Identity: one managed identity, one service account -----------------------------------------------
+# --- Identity: one managed identity, two service accounts (head, workers) -------------------------------
 
-def test_the_pvs_and_the_service_account_carry_the_client_id_of_the_identity_holding_the_data_roles(dev):
+def test_the_pvs_and_both_service_accounts_carry_the_client_id_of_the_identity_holding_the_data_roles(dev):
     client_id = ray_identity(dev).outputs["clientId"]
-    account = dev.one(SERVICE_ACCOUNT)
-    assert account.inputs["metadata"]["annotations"]["azure.workload.identity/client-id"] == client_id
+    accounts = dev.of_type(SERVICE_ACCOUNT)
+    assert len(accounts) == 2
+    for account in accounts:
+        assert account.inputs["metadata"]["annotations"]["azure.workload.identity/client-id"] == client_id
     for pv in dev.of_type(PV):
         assert pv.inputs["spec"]["csi"]["volumeAttributes"]["clientID"] == client_id
 
 
-def test_the_federated_subject_is_the_service_account_every_ray_pod_runs_as(dev):
-    account = dev.one(SERVICE_ACCOUNT).inputs["metadata"]
-    federation = dev.one(FEDERATION)
-    assert federation.inputs["subject"] == f"system:serviceaccount:{account['namespace']}:{account['name']}"
-    assert federation.inputs["resourceName"] == ray_identity(dev).outputs["name"]
-    assert ray_cluster(dev).inputs["metadata"]["namespace"] == account["namespace"]
+def test_every_ray_pod_runs_as_an_account_that_is_a_federated_subject_of_the_identity(dev):
+    accounts = {a.inputs["metadata"]["name"]: a.inputs for a in dev.of_type(SERVICE_ACCOUNT)}
+    subjects = {f.inputs["subject"] for f in dev.of_type(FEDERATION)}
+    assert all(f.inputs["resourceName"] == ray_identity(dev).outputs["name"] for f in dev.of_type(FEDERATION))
     for template in templates(dev).values():
-        assert template["spec"]["serviceAccountName"] == account["name"]
+        account = accounts[template["spec"]["serviceAccountName"]]["metadata"]
+        assert f"system:serviceaccount:{account['namespace']}:{account['name']}" in subjects
+        assert ray_cluster(dev).inputs["metadata"]["namespace"] == account["namespace"]
         assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+
+
+def test_the_workers_account_mounts_no_api_token_and_differs_from_the_heads(dev):
+    pods = templates(dev)
+    head_account = pods["head"]["spec"]["serviceAccountName"]
+    accounts = {a.inputs["metadata"]["name"]: a.inputs for a in dev.of_type(SERVICE_ACCOUNT)}
+    for group_name in (CPU_GROUP, GPU_GROUP):
+        worker_account = pods[group_name]["spec"]["serviceAccountName"]
+        assert worker_account != head_account
+        assert accounts[worker_account]["automountServiceAccountToken"] is False
+    assert accounts[head_account].get("automountServiceAccountToken", True) is True
+
+
+def test_the_identitys_federated_credentials_are_written_one_after_the_other(dev):
+    first, second = sorted(dev.of_type(FEDERATION), key=lambda f: len(f.dependencies))
+    assert first.urn in second.dependencies
 
 
 def test_the_pvs_name_the_storage_account_its_group_and_the_containers_that_exist(dev):
@@ -240,7 +280,7 @@ def test_image_tags_ray_version_and_the_pin_agree(dev):
 def test_the_ray_cluster_waits_for_the_operator_claims_gpu_pool_device_plugin_and_service_account(dev):
     depends = set(ray_cluster(dev).dependencies)
     required = {chart(dev, versions.KUBERAY_CHART).urn, chart(dev, versions.NVIDIA_DEVICE_PLUGIN_CHART).urn,
-                pool(dev, "gpu").urn, dev.one(SERVICE_ACCOUNT).urn, *(c.urn for c in dev.of_type(PVC))}
+                pool(dev, "gpu").urn, *(a.urn for a in dev.of_type(SERVICE_ACCOUNT)), *(c.urn for c in dev.of_type(PVC))}
     assert required <= depends
 
 
@@ -280,3 +320,13 @@ def test_the_outputs_name_the_namespace_the_head_service_and_paste_ready_command
     assert f"get secret {metadata['name']} " in out["authTokenCommand"]
     assert out["jobSubmitCommand"].startswith("RAY_AUTH_MODE=token RAY_AUTH_TOKEN=")
     assert f"--data-dir {defaults.DATASETS_MOUNT} --storage-path {defaults.RESULTS_MOUNT}" in out["jobSubmitCommand"]
+
+
+def test_the_exported_job_asks_for_gpu_shares_and_the_concurrency_the_rendered_gpu_group_holds(dev):
+    groups = {g["groupName"]: g for g in ray_cluster(dev).inputs["spec"]["workerGroupSpecs"]}
+    gpu = groups[GPU_GROUP]
+    limits = gpu["template"]["spec"]["containers"][0]["resources"]["limits"]
+    per_node = min(int(limits["cpu"]), int(limits["nvidia.com/gpu"]) * 4)  # 1 CPU and 0.25 GPU per trial
+    command = dev.stack_outputs["jobSubmitCommand"]
+    assert "--gpus-per-trial 0.25" in command
+    assert f"--max-concurrent {per_node * int(gpu['maxReplicas'])}" in command

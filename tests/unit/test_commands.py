@@ -7,9 +7,14 @@ import shlex
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pytest
+
+import settings
 from manifests import commands
-from tools.mocks import PROJECT_DIR
-from workloads import defaults, tune
+from tools.mocks import PROJECT_DIR, stack_config
+from workloads import capacity, defaults, tune
+
+DEV = settings.parse(stack_config("dev"))
 
 labels = st.from_regex(r"[a-z]([-a-z0-9]{0,20}[a-z0-9])?", fullmatch=True)
 
@@ -29,7 +34,8 @@ def test_the_token_command_decodes_the_auth_token_key_of_the_secret_named_after_
 
 
 def test_the_submit_command_authenticates_through_the_port_forward_and_runs_the_sweep_on_the_mounts():
-    command = commands.job_submit("ray", "ray-tune", defaults.DATASETS_MOUNT, defaults.RESULTS_MOUNT)
+    command = commands.job_submit("ray", "ray-tune", defaults.DATASETS_MOUNT, defaults.RESULTS_MOUNT,
+                                  commands.sweep_sizing(DEV))
     words = shlex.split(command)
     assert words[0] == "RAY_AUTH_MODE=token"
     assert words[1] == f"RAY_AUTH_TOKEN=$({commands.read_auth_token('ray', 'ray-tune')})"
@@ -46,3 +52,25 @@ def test_the_submit_command_authenticates_through_the_port_forward_and_runs_the_
 
 def test_the_runtime_env_the_submit_command_names_is_in_the_repository():
     assert (PROJECT_DIR / commands.RUNTIME_ENV).is_file()
+
+
+def entrypoint_args(stack: settings.Settings):
+    words = shlex.split(commands.job_submit(stack.ray_namespace, stack.ray_cluster_name, defaults.DATASETS_MOUNT,
+                                            defaults.RESULTS_MOUNT, commands.sweep_sizing(stack)))
+    return tune.build_parser().parse_args(words[words.index("--") + 4:])
+
+
+def test_the_printed_job_asks_every_trial_for_a_gpu_share_though_the_gpu_pool_starts_at_zero():
+    # A fresh cluster shows no GPU (a 0-CPU head, no workers): without the flag the job would ask for none
+    # and the GPU pool would never scale up.
+    assert entrypoint_args(DEV).gpus_per_trial == capacity.GPUS_PER_TRIAL > 0
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, 8),  # dev: 2 T4 nodes x (1 GPU / 0.25), 6 CPUs each
+    ({"gpuMaxCount": 5}, 20),
+    ({"gpuVmSize": "Standard_NC64as_T4_v3", "gpusPerNode": 4, "gpuWorkerCpus": 8, "gpuMaxCount": 1}, 8),
+])
+def test_the_printed_job_runs_as_many_trials_at_once_as_the_gpu_groups_maxima_hold(overrides, expected):
+    stack = settings.parse(stack_config("dev", overrides))
+    assert entrypoint_args(stack).max_concurrent == expected

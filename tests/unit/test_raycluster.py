@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 
 import versions
 from manifests import pools, volumes, workload_identity
+import subprocess
+
+from manifests import raycluster
 from manifests.raycluster import (
     CPU_GROUP, GPU_GROUP, TIMEOUT_SECONDS, WAIT_FOR, cpu_worker_max, head_service_name,
     raycluster_manifest,
@@ -91,7 +94,7 @@ varied_settings = st.builds(
 def valid(config: dict) -> Settings:
     gpus = {"Standard_NC8as_T4_v3": 1, "Standard_NC64as_T4_v3": 4, "Standard_ND96asr_v4": 8}
     try:
-        return settings_of(**config, gpusPerNode=gpus[config["gpuVmSize"]], gpuWorkerCpus=4)
+        return settings_of(**config, gpusPerNode=gpus[config["gpuVmSize"]], gpuWorkerCpus=4, gpuWorkerMemoryGi=32)
     except SettingsError:
         assume(False)
         raise
@@ -123,7 +126,7 @@ def test_every_pod_template_is_a_valid_kubernetes_pod():
 
 
 def test_every_quantity_is_a_kubernetes_quantity_string():
-    for template in pods(raycluster_manifest(settings_of(gpuVmSize="Standard_NC8as_T4_v3", gpusPerNode=1, gpuWorkerCpus=6))).values():
+    for template in pods(raycluster_manifest(settings_of(gpuVmSize="Standard_NC8as_T4_v3", gpusPerNode=1, gpuWorkerCpus=6, gpuWorkerMemoryGi=40))).values():
         for quantities in template["spec"]["containers"][0]["resources"].values():
             for value in quantities.values():
                 assert isinstance(value, str) and QUANTITY.fullmatch(value), value
@@ -226,15 +229,37 @@ def test_worker_groups_start_empty_and_scale_from_zero_up_to_what_their_pool_hol
 
 @given(varied_settings)
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-def test_cpu_workers_leave_the_heads_node_alone_unless_both_fit_on_one_node(config):
+def test_cpu_workers_leave_the_heads_node_alone_since_one_ray_pod_runs_per_node(config):
     s = valid(config)
-    both_fit = s.ray_head_cpus + s.cpu_worker_cpus < vm_vcpus(s.cpu_vm_size)
-    assert cpu_worker_max(s) == (s.cpu_max_count if both_fit else s.cpu_max_count - 1)
+    assert cpu_worker_max(s) == s.cpu_max_count - 1
 
 
 def test_the_dev_stack_gets_two_cpu_workers_beside_the_head_on_three_nodes():
-    # D8ds_v5: 8 vCPUs; head 2 + worker 6 leaves nothing for the node's daemons.
-    assert cpu_worker_max(settings_of(cpuVmSize="Standard_D8ds_v5", cpuMaxCount=3)) == 2
+    assert cpu_worker_max(settings_of(cpuVmSize="Standard_D16ds_v5", cpuMaxCount=3, rayHeadCpus=2,
+                                      cpuWorkerCpus=6)) == 2
+
+
+@given(varied_settings)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_no_two_ray_pods_of_the_cluster_share_a_node(config):
+    # Pods on one node share the results volume's BlobFuse2 --tmp-path (azure-storage-fuse#267).
+    s = valid(config)
+    for template in pods(raycluster_manifest(s)).values():
+        terms = template["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert {"labelSelector": {"matchLabels": {"ray.io/cluster": s.ray_cluster_name}},
+                "topologyKey": "kubernetes.io/hostname"} in terms
+
+
+# --- Sizing the sweep from the groups ----------------------------------------------------------------
+
+def test_the_worker_groups_the_sweep_is_sized_from_are_the_manifests_groups_at_their_maxima():
+    s = settings_of(gpuVmSize="Standard_NC64as_T4_v3", gpusPerNode=4, gpuWorkerCpus=60, gpuMaxCount=3)
+    manifest = raycluster_manifest(s)
+    for g in raycluster.worker_groups(s):
+        spec = group(manifest, g.name)
+        limits = spec["template"]["spec"]["containers"][0]["resources"]["limits"]
+        assert (g.cpus, g.gpus, g.max_count) == (
+            float(limits["cpu"]), float(limits.get("nvidia.com/gpu", 0)), spec["maxReplicas"])
 
 
 # --- Autoscaling ---------------------------------------------------------------------------------------
@@ -260,10 +285,16 @@ def test_autoscaler_v2_is_left_to_kuberay_to_switch_on():
 
 @given(varied_settings)
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-def test_every_ray_pod_runs_as_the_federated_service_account_with_workload_identity_on(config):
+def test_the_head_runs_as_the_autoscalers_account_and_workers_as_theirs_without_an_api_token(config):
     s = valid(config)
-    for template in pods(raycluster_manifest(s)).values():
-        assert template["spec"]["serviceAccountName"] == s.ray_service_account
+    templates = pods(raycluster_manifest(s))
+    assert templates["head"]["spec"]["serviceAccountName"] == s.ray_service_account
+    assert templates["head"]["spec"].get("automountServiceAccountToken", True) is True
+    for name in (CPU_GROUP, GPU_GROUP):
+        assert templates[name]["spec"]["serviceAccountName"] == s.ray_worker_service_account
+        assert templates[name]["spec"]["automountServiceAccountToken"] is False
+    assert s.ray_worker_service_account != s.ray_service_account
+    for template in templates.values():
         assert template["metadata"]["labels"][workload_identity.USE_LABEL] == "true"
 
 
@@ -297,3 +328,142 @@ def test_the_cluster_lives_in_the_ray_namespace_under_its_name():
     s = settings_of(rayNamespace="tuning", rayClusterName="sweep")
     metadata = raycluster_manifest(s)["metadata"]
     assert (metadata["namespace"], metadata["name"]) == ("tuning", "sweep")
+
+
+# --- Operations: the cluster's own scaling, upgrades and disruptions ---------------------------------
+
+def test_pulumi_forces_its_apply_over_the_autoscalers_fields():
+    # The autoscaler owns spec.workerGroupSpecs (an atomic list) after its first patch.
+    assert raycluster_manifest(settings_of())["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+
+
+def test_a_spec_change_recreates_the_pods_instead_of_being_stored_unused():
+    assert raycluster_manifest(settings_of())["spec"]["upgradeStrategy"] == {"type": "Recreate"}
+
+
+def test_the_autoscaler_waits_the_cold_start_budget_before_giving_up_on_a_new_worker():
+    env = {e["name"]: e["value"] for e in raycluster_manifest(settings_of())["spec"]["autoscalerOptions"]["env"]}
+    timeout = int(env["RAY_AUTOSCALER_RECONCILE_ALLOCATE_STATUS_TIMEOUT_S"])
+    assert timeout == raycluster.COLD_START_BUDGET_SECONDS == sum(raycluster.COLD_START_SECONDS.values())
+    # A Spot GPU node, a multi-GB image and the pod's set-up: well past the 300 s of older Ray releases.
+    assert timeout >= 1800
+
+
+def test_the_head_is_neither_evicted_by_the_cluster_autoscaler_nor_drained_voluntarily():
+    s = settings_of()
+    head = pods(raycluster_manifest(s))["head"]
+    assert head["metadata"]["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+    budget = raycluster.head_disruption_budget(s)
+    kubernetes_validate.validate(budget, K8S_VERSION, strict=True)
+    assert budget["spec"]["maxUnavailable"] == 0
+    assert budget["metadata"]["namespace"] == s.ray_namespace
+    assert budget["spec"]["selector"]["matchLabels"] == {"ray.io/cluster": s.ray_cluster_name,
+                                                          "ray.io/node-type": "head"}
+    for name in (CPU_GROUP, GPU_GROUP):
+        assert "annotations" not in pods(raycluster_manifest(s))[name]["metadata"]
+
+
+# --- Pod Security restricted, KubeRay's injected containers included --------------------------------
+
+def restricted_violations(pod_spec: dict, containers: list[dict]) -> list[str]:
+    """The `restricted` rules (kubernetes.io/docs/concepts/security/pod-security-standards) that apply to
+    what we set: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp."""
+    pod = pod_spec.get("securityContext", {})
+    problems = []
+    for c in containers:
+        sc = c.get("securityContext") or {}
+        if not (sc.get("runAsNonRoot", pod.get("runAsNonRoot")) is True):
+            problems.append(f"{c['name']}: runAsNonRoot")
+        if sc.get("runAsUser", pod.get("runAsUser")) == 0:
+            problems.append(f"{c['name']}: runAsUser 0")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{c['name']}: allowPrivilegeEscalation")
+        if sc.get("capabilities", {}).get("drop") != ["ALL"] or sc.get("capabilities", {}).get("add"):
+            problems.append(f"{c['name']}: capabilities")
+        seccomp = sc.get("seccompProfile", pod.get("seccompProfile", {})).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{c['name']}: seccompProfile")
+    for volume in pod_spec.get("volumes", []):
+        if "hostPath" in volume:
+            problems.append(f"volume {volume['name']}: hostPath")
+    return problems
+
+
+def as_kuberay_runs_it(template: dict, autoscaler_options: dict | None) -> list[dict]:
+    """Our containers plus what KubeRay 1.7.0 injects (common/pod.go): init containers that copy the Ray
+    container's securityContext, and on the head the autoscaler sidecar with autoscalerOptions'."""
+    spec = template["spec"]
+    ray = spec["containers"][0]
+    injected = [{"name": "wait-gcs-ready", "securityContext": ray.get("securityContext")}]
+    if autoscaler_options is not None:
+        injected.append({"name": "autoscaler", "securityContext": autoscaler_options.get("securityContext")})
+    return [*spec.get("initContainers", []), *spec["containers"], *injected]
+
+
+def test_every_container_of_every_ray_pod_meets_pod_security_restricted():
+    manifest = raycluster_manifest(settings_of())
+    options = manifest["spec"]["autoscalerOptions"]
+    for role, template in pods(manifest).items():
+        containers = as_kuberay_runs_it(template, options if role == "head" else None)
+        assert restricted_violations(template["spec"], containers) == [], role
+
+
+def test_the_restricted_check_refuses_kuberays_sidecar_without_a_security_context():
+    manifest = raycluster_manifest(settings_of())
+    template = pods(manifest)["head"]
+    assert restricted_violations(template["spec"], as_kuberay_runs_it(template, {})) != []
+
+
+# --- Mounts fail loudly -------------------------------------------------------------------------------
+
+FUSE_LINE = "{id} 30 0:{id} / {path} rw,nosuid,nodev,relatime shared:1 - fuse blobfuse2 rw,user_id=0,group_id=0,allow_other"
+FUSE_SUBTYPE_LINE = "{id} 30 0:{id} / {path} rw,relatime - fuse.blobfuse2 blobfuse2 rw,user_id=0,group_id=0"
+# What the driver leaves without the CSIDriver's tokenRequests: an empty directory of the node's disk.
+BIND_LINE = "{id} 30 8:1 /var/lib/kubelet/plugins/kubernetes.io/csi/blob.csi.azure.com/x/globalmount {path} rw,relatime - ext4 /dev/sda1 rw"
+OTHER_FUSE_LINE = "{id} 30 0:{id} / {path} rw,relatime - fuse.sshfs user@host:/ rw"
+
+
+def run_mount_check(tmp_path, lines: list[str]) -> subprocess.CompletedProcess:
+    s = settings_of()
+    paths = [v.mount_path for v in volumes.blob_volumes(s)]
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text("22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n" + "\n".join(
+        line.format(id=40 + i, path=path) for i, (line, path) in enumerate(zip(lines, paths))) + "\n")
+    script = raycluster.mount_check_script(paths, str(mountinfo))
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("lines", [[FUSE_LINE, FUSE_LINE], [FUSE_SUBTYPE_LINE, FUSE_LINE]])
+def test_the_mount_check_passes_when_both_paths_are_blobfuse2(tmp_path, lines):
+    result = run_mount_check(tmp_path, lines)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("lines", [[FUSE_LINE, BIND_LINE], [BIND_LINE, FUSE_LINE], [FUSE_LINE, OTHER_FUSE_LINE],
+                                   [FUSE_LINE]])
+def test_the_mount_check_refuses_an_empty_bind_mount_another_fuse_or_a_missing_mount(tmp_path, lines):
+    result = run_mount_check(tmp_path, lines)
+    assert result.returncode == 1
+    assert "is not a BlobFuse2 mount" in result.stderr
+
+
+def test_a_bind_mount_over_a_blobfuse2_mount_is_what_the_container_sees_and_is_refused(tmp_path):
+    s = settings_of()
+    datasets, results = (v.mount_path for v in volumes.blob_volumes(s))
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text("\n".join([FUSE_LINE.format(id=40, path=datasets), FUSE_LINE.format(id=41, path=results),
+                                     BIND_LINE.format(id=42, path=results)]) + "\n")
+    script = raycluster.mount_check_script([datasets, results], str(mountinfo))
+    assert subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode == 1
+
+
+def test_every_ray_pod_checks_both_mounts_before_ray_starts():
+    s = settings_of()
+    paths = [v.mount_path for v in volumes.blob_volumes(s)]
+    for template in pods(raycluster_manifest(s)).values():
+        check = template["spec"]["initContainers"][0]
+        assert check["command"][:2] == ["sh", "-c"]
+        assert check["command"][2] == raycluster.mount_check_script(paths)
+        assert {m["mountPath"] for m in check["volumeMounts"]} == set(paths)
+        assert check["image"] == template["spec"]["containers"][0]["image"]  # already pulled for Ray
+        assert check["resources"]["requests"] == check["resources"]["limits"]

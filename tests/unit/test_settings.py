@@ -187,8 +187,9 @@ def test_every_example_in_the_model_is_itself_a_valid_value():
         example = settings.example(name)
         key = f"ray-aks:{to_camel(name)}"
         overrides = {key: example}
-        if name == "gpu_vm_size":  # a 4-vCPU T4 size needs a smaller GPU worker than the default
+        if name == "gpu_vm_size":  # a 4-vCPU, 28 GiB T4 size needs a smaller GPU worker than the default
             overrides["ray-aks:gpuWorkerCpus"] = 3
+            overrides["ray-aks:gpuWorkerMemoryGi"] = 16
         parse({**VALID, **overrides})
 
 

@@ -32,6 +32,8 @@ GPUS_PER_TRIAL = 0.25  # four trials share a GPU: one small CNN cannot keep a GP
 LOCAL_DATA_DIR = "data"
 LOCAL_STORAGE_DIR = "results"
 RESUME_MODES = ("auto", "never", "required")
+# known-good: the searcher tries trainable.KNOWN_GOOD first; none: every trial is the searcher's own.
+INITIAL_POINTS = ("known-good", "none")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -53,6 +55,7 @@ class Sweep:
     seed: int = 0
     resume: str = "auto"
     local: bool = False
+    initial_points: str = "known-good"
 
     @property
     def run_dir(self) -> Path:
@@ -125,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto: continue <storage>/<name> if it holds a run; never: refuse an existing "
                              "run directory; required: fail unless there is a run to continue")
     parser.add_argument("--seed", type=_number(int, 0, "0"), default=0, help="seeds the searcher and the trials")
+    parser.add_argument("--initial-points", choices=INITIAL_POINTS, default="known-good",
+                        help="known-good: try a configuration known to reach ~98%% first; none: leave every "
+                             "trial to the search")
     return parser
 
 
@@ -156,7 +162,8 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
         num_samples=args.num_samples, max_epochs=args.max_epochs, grace_period=grace_period,
         checkpoint_every=args.checkpoint_every, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-        max_failures=args.max_failures, seed=args.seed, resume=args.resume, local=args.local)
+        max_failures=args.max_failures, seed=args.seed, resume=args.resume, local=args.local,
+        initial_points=args.initial_points)
     if sweep.resume == "never" and sweep.run_dir.exists():
         parser.error(f"--resume never: {sweep.run_dir} already exists; pick another --name")
     if sweep.resume == "required":

@@ -161,3 +161,9 @@ def test_the_command_exits_2_with_a_message_on_a_bad_argument():
     assert result.returncode == 2
     assert "argument --gpus-per-trial: must be > 0 and <= 1, got 2" in result.stderr
     assert "usage: python -m workloads.tune" in result.stderr
+
+
+def test_initial_points_default_to_the_known_good_point_and_can_be_switched_off(tmp_path, capsys):
+    assert tune.parse_sweep(["--local"], cwd=tmp_path).initial_points == "known-good"
+    assert tune.parse_sweep(["--local", "--initial-points", "none"], cwd=tmp_path).initial_points == "none"
+    assert "--initial-points: invalid choice" in rejected(["--local", "--initial-points", "some"], capsys, tmp_path)

@@ -32,3 +32,11 @@ def test_trial_directories_are_named_by_trainable_and_trial_id():
         trainable_name, trial_id = "train_mnist", "1a2b3c4d"
 
     assert trainable.trial_dirname(FakeTrial()) == "train_mnist_1a2b3c4d"
+
+
+@pytest.mark.parametrize("gpu, point", [(False, trainable.KNOWN_GOOD), (True, trainable.KNOWN_GOOD_GPU)])
+def test_the_search_starts_from_the_known_good_point_unless_told_none(gpu, point):
+    assert trainable.initial_points("known-good", gpu) == [point]
+    assert trainable.initial_points("none", gpu) is None
+    with pytest.raises(ValueError, match="'some'"):
+        trainable.initial_points("some", gpu)

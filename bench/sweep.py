@@ -54,7 +54,8 @@ GPU_TRAIN_SIZE_WITHOUT_GPU = 6_000
 BASELINE_CPUS_PER_TRIAL = 2  # upstream's resources_per_trial
 # On a loaded machine Ray's node can time out while starting ("The current node timed out during
 # startup"); such a sweep is run once more from scratch, and the row says so.
-ATTEMPTS = 2
+ATTEMPTS = 4
+RETRY_PAUSE_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,8 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         if run.returncode == 0:
             break
         failures.append(f"exit code {run.returncode}: {run.output_tail[-1500:]}")
-        print(f"[bench] {approach} seed {seed} failed ({failures[-1][:200]}...)", flush=True)
+        print(f"[bench] {approach} seed {seed} failed ({failures[-1][-300:]}); retrying", flush=True)
+        time.sleep(RETRY_PAUSE_S)
     else:
         raise RuntimeError(f"{approach} seed {seed} failed {ATTEMPTS} times; last:\n{run.output_tail}")
     accuracy_key = "mean_accuracy" if approach == "baseline" else "val_accuracy"

@@ -54,7 +54,7 @@ GPU_TRAIN_SIZE_WITHOUT_GPU = 6_000
 BASELINE_CPUS_PER_TRIAL = 2  # upstream's resources_per_trial
 # On a loaded machine Ray's node can time out while starting ("The current node timed out during
 # startup"); such a sweep is run once more from scratch, and the row says so.
-ATTEMPTS = 4
+ATTEMPTS = 6
 RETRY_PAUSE_S = 20.0
 
 

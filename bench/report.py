@@ -74,7 +74,9 @@ def pair_ratios(result: dict) -> list[str]:
 
 def table(result: dict) -> str:
     columns = COLUMNS + (GPU_COLUMNS if result["plan"]["gpu"] else ())
-    lines = rows(result, columns) + [""] + rows(result, BASELINE_COLUMNS)
+    lines = rows(result, columns)
+    if result["target"] is not None:
+        lines += [""] + rows(result, BASELINE_COLUMNS)
     ratios = result["ratios"]
     m, plan = result["machine"], result["plan"]
     if "time_to_target_baseline_over_ours" in ratios:
@@ -134,8 +136,9 @@ def plot(result: dict, path: Path) -> Path:
         label = None if run["approach"] in labelled else run["approach"]
         labelled.add(run["approach"])
         ax.step(times, accuracies, where="post", color=COLORS.get(run["approach"]), alpha=0.8, label=label)
-    ax.axhline(result["target"], color="tab:red", linestyle="--", linewidth=1,
-               label=f"common target {result['target']:.1%}")
+    if result["target"] is not None:
+        ax.axhline(result["target"], color="tab:red", linestyle="--", linewidth=1,
+                   label=f"common target {result['target']:.1%}")
     for threshold in result.get("thresholds", []):
         ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8)
     ax.set_xscale("log")

@@ -80,8 +80,8 @@ class Plan:
         if self.train_size is not None and self.train_size < 10:
             raise ValueError(f"train_size must be at least 10, got {self.train_size!r} (e.g. 60000)")
         unknown = [a for a in self.approaches if a not in APPROACHES]
-        if not self.approaches or unknown or "baseline" not in self.approaches:
-            raise ValueError(f"approaches must include 'baseline' and be among {APPROACHES}, got "
+        if not self.approaches or unknown or len(set(self.approaches)) != len(self.approaches):
+            raise ValueError(f"approaches must be distinct, among {APPROACHES}, got "
                              f"{self.approaches!r} (e.g. {GPU_APPROACHES})")
 
     @property
@@ -302,14 +302,19 @@ def threshold_key(threshold: float, suffix: str = "s") -> str:
 def score(rows: list[dict], plan: Plan) -> dict:
     """Targets, times to them and the per-approach medians and spreads; drops the raw trials."""
     baseline_bests = [r["best_val_accuracy"] for r in rows if r["approach"] == "baseline"]
-    target = measure.common_target(baseline_bests)
+    # Without the baseline (a partial run) there is no common target: those figures stay None.
+    target = measure.common_target(baseline_bests) if baseline_bests else None
     seed_targets = {r["seed"]: measure.seed_target(r["best_val_accuracy"]) for r in rows if r["approach"] == "baseline"}
+
+    def time_to(trials, accuracy, started_at):
+        return None if accuracy is None else measure.time_to_target(trials, accuracy, started_at)
+
     for r in rows:
         trials = r.pop("_trials")
-        r["time_to_target_s"] = measure.time_to_target(trials, target, r["fit_started_at"])
-        r["time_to_target_from_command_s"] = measure.time_to_target(trials, target, r["started_at"])
-        r["seed_target"] = seed_targets[r["seed"]]
-        r["time_to_seed_target_s"] = measure.time_to_target(trials, r["seed_target"], r["fit_started_at"])
+        r["time_to_target_s"] = time_to(trials, target, r["fit_started_at"])
+        r["time_to_target_from_command_s"] = time_to(trials, target, r["started_at"])
+        r["seed_target"] = seed_targets.get(r["seed"])
+        r["time_to_seed_target_s"] = time_to(trials, r["seed_target"], r["fit_started_at"])
         for threshold in THRESHOLDS:
             r[threshold_key(threshold)] = measure.time_to_target(trials, threshold, r["fit_started_at"])
             r[threshold_key(threshold, "from_command_s")] = measure.time_to_target(trials, threshold, r["started_at"])
@@ -336,7 +341,7 @@ def score(rows: list[dict], plan: Plan) -> dict:
                                for s in plan.seeds])
 
     ratios = {}
-    if "ours" in approaches:
+    if {"ours", "baseline"} <= set(approaches):
         ratios.update({
             "time_to_target_baseline_over_ours": of_medians("time_to_target_s", "baseline", "ours"),
             "time_to_target_baseline_over_ours_per_seed": per_seed("time_to_target_s", "baseline", "ours"),
@@ -356,7 +361,7 @@ def score(rows: list[dict], plan: Plan) -> dict:
                     ratios[f"{label}_{name}"] = of_medians(key, numerator, denominator)
                     ratios[f"{label}_{name}_per_seed"] = per_seed(key, numerator, denominator)
             ratios[f"cpu_seconds_{name}"] = of_medians("cpu_seconds", numerator, denominator)
-    if plan.gpu and "ours" in approaches:
+    if plan.gpu and {"ours", "baseline"} <= set(approaches):
         ratios["train_samples_per_device_second_ours_over_baseline"] = of_medians(
             "train_samples_per_device_second", "ours", "baseline")
     figures = {**ratios, "overhead_ours": approaches["ours"]["overhead"]["median"] if "ours" in approaches else None}

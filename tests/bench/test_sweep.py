@@ -33,8 +33,8 @@ def test_gpu_mode_compares_ours_with_the_baseline_unless_told_otherwise():
     assert chosen.approaches == ("baseline", "optuna")
 
 
-@pytest.mark.parametrize("approaches", [(), ("ours",), ("ours", "baseline", "grid")])
-def test_a_plan_needs_the_baseline_and_known_approaches(approaches):
+@pytest.mark.parametrize("approaches", [(), ("ours", "ours"), ("ours", "baseline", "grid")])
+def test_a_plan_needs_distinct_known_approaches(approaches):
     with pytest.raises(ValueError, match="approaches"):
         sweep.Plan(num_samples=2, max_epochs=1, seeds=(0,), approaches=approaches)
 
@@ -193,3 +193,11 @@ def test_a_run_without_an_approach_leaves_its_targets_unmeasured():
     plan = sweep.Plan(num_samples=2, max_epochs=1, seeds=(0,), approaches=("baseline", "optuna"))
     rows = [run_row(a, 0, [[(0.98, 1.0)]]) for a in plan.approaches]
     assert [t["met"] for t in sweep.score(rows, plan)["targets"]] == [None, None, None]
+
+
+def test_a_partial_run_without_the_baseline_still_scores_the_fixed_thresholds():
+    plan = sweep.Plan(num_samples=2, max_epochs=1, seeds=(0,), approaches=("ours", "optuna"))
+    rows = [run_row(a, 0, [[(0.98, at)]]) for a, at in (("ours", 4.0), ("optuna", 2.0))]
+    result = sweep.score(rows, plan)
+    assert result["target"] is None and result["runs"][0]["time_to_target_s"] is None
+    assert result["ratios"]["time_to_98_ours_over_optuna"] == pytest.approx(2.0)

@@ -458,6 +458,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def complete_subset(done: set[tuple[str, int]], approaches: Sequence[str],
+                    seeds: Sequence[int]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The approaches and first seeds of a stopped run to score: every approach finished for every seed
+    kept; as many approaches as possible (comparisons need them), then as many seeds."""
+    best: tuple[tuple[str, ...], tuple[int, ...]] = ((), ())
+    for n in range(1, len(seeds) + 1):
+        kept = tuple(seeds[:n])
+        full = tuple(a for a in approaches if all((a, s) in done for s in kept))
+        if full and len(full) >= len(best[0]):
+            best = (full, kept)
+    if not best[0]:
+        raise ValueError(f"no approach finished its first seed; finished: {sorted(done)}")
+    return best
+
+
 def rescore(partial: Path, storage: Path, out: Path, argv: Sequence[str] | None) -> int:
     """Score what a stopped benchmark ran: its rows, their trials re-read from the experiment directories."""
     recorded = json.loads(partial.read_text())
@@ -465,15 +480,22 @@ def rescore(partial: Path, storage: Path, out: Path, argv: Sequence[str] | None)
     for r in rows:
         r["_trials"] = read_trials(storage / f"{r['approach']}-seed{r['seed']}",
                                    "mean_accuracy" if r["approach"] == "baseline" else "val_accuracy")
-    seeds = tuple(sorted({r["seed"] for r in rows}))
-    approaches = tuple(a for a in recorded["plan"]["approaches"] if all(
-        any(r["approach"] == a and r["seed"] == s for r in rows) for s in seeds))
+    approaches, seeds = complete_subset({(r["approach"], r["seed"]) for r in rows}, recorded["plan"]["approaches"],
+                                        recorded["plan"]["seeds"])
     plan = Plan(**{**recorded["plan"], "seeds": seeds, "approaches": approaches})
     rows = [r for r in rows if r["approach"] in approaches]
     info = {**recorded["machine"], "load_average_after": rows[-1]["load_average_after"]}
     result = {"machine": info, "command": recorded.get("command", "python -m bench.sweep"),
               "rescored": shlex.join(["python", "-m", "bench.sweep", *(argv if argv is not None else sys.argv[1:])]),
               "plan": {**asdict(plan), "gpu_available": bool(plan.gpu_name)}, **score(rows, plan)}
+    planned = len(recorded["plan"]["approaches"]) * len(recorded["plan"]["seeds"])
+    if len(rows) < planned:
+        left_out = sorted({(r["approach"], r["seed"]) for r in recorded["runs"]} - {(r["approach"], r["seed"]) for r in rows})
+        result["partial"] = True
+        result["note"] = (f"Partial: {len(recorded['runs'])} of the {planned} planned sweeps finished before the run "
+                          f"was stopped; scored here: {len(rows)} (approaches {', '.join(approaches)}, seeds "
+                          f"{', '.join(map(str, seeds))})" + (f"; left out, finished for too few seeds: {left_out}"
+                                                               if left_out else "") + ".")
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     picture = report.plot(result, out.with_suffix(".png"))
     print(report.table(result))

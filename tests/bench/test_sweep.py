@@ -201,3 +201,14 @@ def test_a_partial_run_without_the_baseline_still_scores_the_fixed_thresholds():
     result = sweep.score(rows, plan)
     assert result["target"] is None and result["runs"][0]["time_to_target_s"] is None
     assert result["ratios"]["time_to_98_ours_over_optuna"] == pytest.approx(2.0)
+
+
+def test_a_stopped_run_is_scored_on_the_most_approaches_then_the_most_seeds_that_all_finished():
+    approaches, seeds = ("ours", "optuna", "baseline"), (0, 1, 2)
+    # Seed 0 finished for all three; seed 1 (reversed order) only for the baseline and optuna.
+    done = {("ours", 0), ("optuna", 0), ("baseline", 0), ("baseline", 1), ("optuna", 1)}
+    assert sweep.complete_subset(done, approaches, seeds) == (("ours", "optuna", "baseline"), (0,))
+    done |= {("ours", 1)}
+    assert sweep.complete_subset(done, approaches, seeds) == (("ours", "optuna", "baseline"), (0, 1))
+    with pytest.raises(ValueError, match="no approach"):
+        sweep.complete_subset(set(), approaches, seeds)

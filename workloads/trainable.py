@@ -100,6 +100,7 @@ def train_mnist(config: Mapping[str, Any]) -> None:
             "train_loss": train_loss,
             "compute_seconds": compute_seconds,
             "device": device_name,
+            "precision": state.precision.name,  # float32, bfloat16 or float16 (train.choose_precision)
             "wall_time": time.time(),
         }
         if state.epoch % every == 0 or state.epoch == max_epochs:

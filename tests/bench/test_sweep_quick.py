@@ -20,7 +20,7 @@ def run_sweep(tmp_path: Path, *flags: str) -> dict:
     out = tmp_path / "result.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench.sweep", *flags, "--out", str(out), "--work-dir", str(tmp_path / "work")],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO, capture_output=True, text=True, timeout=1200,  # five sweeps, each starting Ray
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert out.with_suffix(".png").stat().st_size > 0  # the time-to-accuracy picture beside the JSON

@@ -146,7 +146,7 @@ def plot(result: dict, path: Path) -> Path:
     ax.set_ylabel("best validation accuracy so far")
     m, plan = result["machine"], result["plan"]
     ax.set_title(f"{plan['num_samples']} trials x {plan['max_epochs']} epochs, {len(plan['seeds'])} seed(s) each, "
-                 f"{m['name']}", fontsize=10)
+                 f"{m['name']}" + (" (partial run)" if result.get("partial") else ""), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -19,6 +19,8 @@ CPUS_PER_TRIAL = capacity.CPUS_PER_TRIAL
 GPUS_PER_TRIAL = capacity.GPUS_PER_TRIAL
 SEED = 0
 RESUME_MODES = ("auto", "never", "required")
+# known-good: the searcher tries trainable.KNOWN_GOOD first; none: every trial is the searcher's own.
+INITIAL_POINTS = ("known-good", "none")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Sweep:
     resume: str = "auto"
     local: bool = False
     allow_errors: bool = False  # exit 0 even when trials errored for good
+    initial_points: str = "known-good"  # INITIAL_POINTS
 
     @property
     def run_dir(self) -> Path:

@@ -20,6 +20,11 @@ from workloads.model import ConvNet
 # MNIST's pixel mean and standard deviation (over the 60,000 training images, scaled to 0..1).
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 EVAL_BATCH = 2048
+# bf16 runs on tensor cores from Ampere (compute capability 8.0) on. Below it torch emulates bf16
+# (torch/cuda/__init__.py: is_bf16_supported(including_emulation=True) returns True on a T4, capability
+# 7.5), slower than fp16, which Turing's tensor cores run natively; fp16's narrow exponent needs a
+# GradScaler so small gradients do not flush to zero.
+BF16_MIN_CAPABILITY = (8, 0)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,35 @@ class Hyperparameters:
         return cls(**{f.name: type(f.default)(config[f.name]) for f in fields(cls) if f.name in config})
 
 
+@dataclass(frozen=True)
+class Precision:
+    """How a trial computes: the autocast dtype (None: plain float32) and whether gradients are scaled."""
+
+    dtype: torch.dtype | None
+    scale_gradients: bool = False
+
+    @property
+    def name(self) -> str:
+        return "float32" if self.dtype is None else str(self.dtype).removeprefix("torch.")
+
+
+FLOAT32 = Precision(None)
+BF16 = Precision(torch.bfloat16)
+FP16 = Precision(torch.float16, scale_gradients=True)
+
+
+def choose_precision(device: torch.device, capability: tuple[int, int] | None = None) -> Precision:
+    """float32 on the CPU; on a GPU bf16 from compute capability 8.0, else fp16 with gradient scaling.
+
+    `capability` defaults to the device's own (torch.cuda.get_device_capability).
+    """
+    if device.type != "cuda":
+        return FLOAT32
+    if capability is None:
+        capability = torch.cuda.get_device_capability(device)
+    return BF16 if tuple(capability) >= BF16_MIN_CAPABILITY else FP16
+
+
 @dataclass
 class TrainState:
     """Everything a resumed trial needs to continue exactly where it stopped."""
@@ -56,20 +90,14 @@ class TrainState:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     generator: torch.Generator  # shuffles and shifts, on the CPU whatever the device
     device: torch.device
+    precision: Precision
+    scaler: torch.amp.GradScaler  # a no-op unless precision.scale_gradients
     epoch: int = 0
-
-    @property
-    def bf16(self) -> bool:
-        return use_bf16(self.device)
 
 
 def pick_device() -> torch.device:
     """The GPU Ray assigned to this process (it sets CUDA_VISIBLE_DEVICES), else the CPU."""
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-def use_bf16(device: torch.device) -> bool:
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
 def configure_cpu(threads: int) -> None:
@@ -101,8 +129,13 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     return padded[batch, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
-def build(hp: Hyperparameters, train_size: int, epochs: int, device: torch.device, seed: int) -> TrainState:
-    """Model, AdamW and a one-cycle schedule spanning `epochs` epochs of `train_size` images."""
+def build(hp: Hyperparameters, train_size: int, epochs: int, device: torch.device, seed: int,
+          precision: Precision | None = None) -> TrainState:
+    """Model, AdamW and a one-cycle schedule spanning `epochs` epochs of `train_size` images.
+
+    `precision` defaults to `choose_precision(device)`.
+    """
+    precision = precision or choose_precision(device)
     torch.manual_seed(seed)  # weights and dropout
     model = ConvNet(hp.width, hp.depth, hp.dropout).to(device)
     if device.type == "cuda":
@@ -110,7 +143,8 @@ def build(hp: Hyperparameters, train_size: int, epochs: int, device: torch.devic
     optimizer = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
     steps = epochs * math.ceil(train_size / hp.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=hp.lr, total_steps=steps, pct_start=0.25)
-    return TrainState(model, optimizer, scheduler, torch.Generator().manual_seed(seed), device)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.scale_gradients)
+    return TrainState(model, optimizer, scheduler, torch.Generator().manual_seed(seed), device, precision, scaler)
 
 
 def train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, hp: Hyperparameters) -> float:
@@ -119,15 +153,17 @@ def train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, hp: Hyperpa
     n = len(y)
     order = torch.randperm(n, generator=state.generator).to(state.device)
     total = torch.zeros((), device=state.device)
-    bf16 = state.bf16
+    dtype = state.precision.dtype
     for start in range(0, n, hp.batch_size):
         idx = order[start:start + hp.batch_size]
         batch = random_shift(x[idx], hp.max_shift, state.generator)
-        with torch.autocast(state.device.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(state.device.type, dtype=dtype, enabled=dtype is not None):
             loss = F.cross_entropy(state.model(batch), y[idx])
         state.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        state.optimizer.step()
+        # Disabled, the scaler passes the loss and the step through unchanged.
+        state.scaler.scale(loss).backward()
+        state.scaler.step(state.optimizer)
+        state.scaler.update()
         state.scheduler.step()
         total += loss.detach() * len(idx)  # stays on the device: no sync per batch
     state.epoch += 1
@@ -135,15 +171,16 @@ def train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, hp: Hyperpa
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (0..1) over (x, y)."""
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+             precision: Precision | None = None) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (0..1) over (x, y); `precision` defaults to the device's choice."""
     model.eval()
     loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    bf16 = use_bf16(x.device)
+    dtype = (precision or choose_precision(x.device)).dtype
     for start in range(0, len(y), EVAL_BATCH):
         xb, yb = x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH]
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             logits = model(xb)
         loss += F.cross_entropy(logits.float(), yb, reduction="sum")
         correct += (logits.argmax(1) == yb).sum()
@@ -160,6 +197,8 @@ def state_dict(state: TrainState) -> dict[str, Any]:
         "torch_rng": torch.get_rng_state(),
         "epoch": state.epoch,
     }
+    if state.scaler.is_enabled():
+        snapshot["scaler"] = state.scaler.state_dict()
     if state.device.type == "cuda":
         snapshot["cuda_rng"] = torch.cuda.get_rng_state()
     return snapshot
@@ -171,6 +210,8 @@ def load_state_dict(state: TrainState, snapshot: Mapping[str, Any]) -> None:
     state.scheduler.load_state_dict(snapshot["scheduler"])
     state.generator.set_state(snapshot["generator"])
     torch.set_rng_state(snapshot["torch_rng"])
+    if state.scaler.is_enabled() and "scaler" in snapshot:
+        state.scaler.load_state_dict(snapshot["scaler"])
     if state.device.type == "cuda" and "cuda_rng" in snapshot:
         torch.cuda.set_rng_state(snapshot["cuda_rng"])
     state.epoch = int(snapshot["epoch"])

@@ -49,6 +49,15 @@ def search_space(gpu: bool) -> dict[str, Any]:
     }
 
 
+def initial_points(mode: str, gpu: bool) -> list[dict[str, Any]] | None:
+    """The searcher's points_to_evaluate for --initial-points `mode` (workloads.tune.INITIAL_POINTS)."""
+    if mode == "none":
+        return None
+    if mode == "known-good":
+        return [KNOWN_GOOD_GPU if gpu else KNOWN_GOOD]
+    raise ValueError(f"initial points must be 'known-good' or 'none', got {mode!r}")
+
+
 def _trial_cpus() -> int:
     resources = tune.get_context().get_trial_resources().required_resources
     return max(1, math.floor(resources.get("CPU", 1)))
@@ -91,6 +100,7 @@ def train_mnist(config: Mapping[str, Any]) -> None:
             "train_loss": train_loss,
             "compute_seconds": compute_seconds,
             "device": device_name,
+            "precision": state.precision.name,  # float32, bfloat16 or float16 (train.choose_precision)
             "wall_time": time.time(),
         }
         if state.epoch % every == 0 or state.epoch == max_epochs:
@@ -126,7 +136,7 @@ def make_tuner(sweep: Sweep, gpus_per_trial: float, max_concurrent: int) -> tune
         "checkpoint_every": sweep.checkpoint_every,
         "seed": sweep.seed,
     }
-    searcher = OptunaSearch(points_to_evaluate=[KNOWN_GOOD_GPU if gpu else KNOWN_GOOD], seed=sweep.seed)
+    searcher = OptunaSearch(points_to_evaluate=initial_points(sweep.initial_points, gpu), seed=sweep.seed)
     scheduler = ASHAScheduler(
         time_attr="epoch",  # our own counter: it survives restores, Tune's iteration count restarts with them
         max_t=sweep.max_epochs,

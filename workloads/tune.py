@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 from workloads import capacity, data, defaults, lease, report
 from workloads.sweep import (  # noqa: F401  (re-exported: the CLI's defaults are the sweep's)
     CHECKPOINT_EVERY, CPUS_PER_TRIAL, GPUS_PER_TRIAL, GRACE_PERIOD, MAX_EPOCHS, MAX_FAILURES, NUM_SAMPLES,
-    RESUME_MODES, SEED, Sweep, default_name)
+    INITIAL_POINTS, RESUME_MODES, SEED, Sweep, default_name)
 
 LOCAL_DATA_DIR = "data"
 LOCAL_STORAGE_DIR = "results"
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto: continue <storage>/<name> if it holds a run; never: refuse an existing "
                              "run directory; required: fail unless there is a run to continue")
     parser.add_argument("--seed", type=_number(int, 0, "0"), default=SEED, help="seeds the searcher and the trials")
+    parser.add_argument("--initial-points", choices=INITIAL_POINTS, default=Sweep.initial_points,
+                        help="known-good: try a configuration known to reach ~98%% first; none: leave every "
+                             "trial to the search")
     return parser
 
 
@@ -150,7 +153,7 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
         checkpoint_every=args.checkpoint_every, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
         max_failures=args.max_failures, seed=args.seed, resume=args.resume, local=args.local,
-        allow_errors=args.allow_errors)
+        allow_errors=args.allow_errors, initial_points=args.initial_points)
     if sweep.resume == "never" and sweep.run_dir.exists():
         parser.error(f"--resume never: {sweep.run_dir} already exists; pick another --name")
     if sweep.resume == "required":

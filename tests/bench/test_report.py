@@ -14,7 +14,7 @@ def test_a_cell_shows_the_median_and_the_spread_or_never():
 
 
 def test_the_table_has_a_row_per_approach_and_names_machine_versions_and_command():
-    row = {key: stats(1.0) for key, _, _ in report.COLUMNS}
+    row = {key: stats(1.0) for key, _, _ in report.COLUMNS + report.BASELINE_COLUMNS}
     result = {
         "plan": {"gpu": False, "num_samples": 8, "max_epochs": 10, "seeds": [0, 1, 2]},
         "approaches": {"baseline": row, "ours": row},
@@ -27,8 +27,17 @@ def test_the_table_has_a_row_per_approach_and_names_machine_versions_and_command
         "machine": {"date": "2026-01-01", "name": "cpu-2core-x", "cpu_model": "Xeon", "cores": 2, "python": "3.11",
                     "ray": "2.60.0", "torch": "2.13.0", "load_average_before": [0.1], "load_average_after": [0.2]},
         "command": "python -m bench.sweep",
+        "targets": [{"target": "ours beats defaults", "figure": "time_to_98_tune_defaults_over_ours",
+                     "bound": ">= 2", "value": 2.5, "met": True},
+                    {"target": "ours near optuna", "figure": "time_to_98_ours_over_optuna", "bound": "<= 1.15",
+                     "value": None, "met": False},
+                    {"target": "low overhead", "figure": "overhead_ours", "bound": "< 0.05", "value": 0.079,
+                     "met": False}],
     }
     text = report.table(result)
+    assert "- MET: ours beats defaults: 2.50x (needs >= 2)" in text
+    assert "- NOT MET: ours near optuna: n/a (a time that never came)" in text
+    assert "- NOT MET: low overhead: 7.9% (needs < 0.05)" in text
     assert "| baseline |" in text and "| ours |" in text
     assert "20.0x (per seed 20.0x (18.0x–25.0x))" in text
     assert "its own baseline run's best" in text and "30.0x (21.0x–40.0x)" in text

@@ -119,4 +119,46 @@ def test_without_a_gpu_training_runs_on_the_cpu_in_float32():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert train.pick_device().type == "cpu"
-    assert not train.use_bf16(torch.device("cpu"))
+    assert train.choose_precision(torch.device("cpu")) == train.FLOAT32
+    assert train.build(HP, 64, 1, torch.device("cpu"), seed=0).scaler.is_enabled() is False
+
+
+@pytest.mark.parametrize("capability, expected", [
+    ((7, 5), train.FP16),  # T4 (Turing): bf16 only emulated
+    ((7, 0), train.FP16),  # V100
+    ((8, 0), train.BF16),  # A100
+    ((8, 6), train.BF16),  # A10, RTX 30xx
+    ((9, 0), train.BF16),  # H100
+])
+def test_a_gpu_gets_bf16_from_compute_capability_8_and_fp16_with_gradient_scaling_below(capability, expected):
+    precision = train.choose_precision(torch.device("cuda"), capability=capability)
+    assert precision == expected
+    assert precision.scale_gradients == (precision.dtype == torch.float16)
+
+
+def test_the_cpu_stays_float32_whatever_capability_is_claimed():
+    assert train.choose_precision(torch.device("cpu"), capability=(9, 0)) == train.FLOAT32
+
+
+def test_the_fp16_path_scales_gradients_and_still_learns():
+    # The T4's code path (fp16 autocast + GradScaler), run on the CPU, which supports both.
+    x, y = toy_digits()
+    hp = train.Hyperparameters(lr=1e-2, batch_size=16, width=8, depth=2, dropout=0.0)
+    state = train.build(hp, len(y), epochs=8, device=torch.device("cpu"), seed=0, precision=train.FP16)
+    assert state.scaler.is_enabled()
+    losses = [train.train_epoch(state, x, y, hp) for _ in range(8)]
+    _, accuracy = train.evaluate(state.model, x, y, state.precision)
+    assert losses[-1] < losses[0] and accuracy > 0.9
+    assert state.scaler.get_scale() > 0 and all(np.isfinite(losses))
+
+
+def test_a_resumed_fp16_run_keeps_its_gradient_scale(tmp_path):
+    x, y = toy_digits()
+    cpu = torch.device("cpu")
+    first = train.build(HP, len(y), epochs=4, device=cpu, seed=3, precision=train.FP16)
+    train.train_epoch(first, x, y, HP)
+    first.scaler.update(1234.0)  # a scale no fresh scaler starts with
+    torch.save(train.state_dict(first), tmp_path / "state.pt")
+    resumed = train.build(HP, len(y), epochs=4, device=cpu, seed=3, precision=train.FP16)
+    train.load_state_dict(resumed, torch.load(tmp_path / "state.pt"))
+    assert resumed.scaler.get_scale() == 1234.0

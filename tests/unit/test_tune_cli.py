@@ -207,3 +207,9 @@ def test_corrupt_data_fails_before_ray_with_one_error_naming_the_file(prepared, 
     rejected(cluster_args(prepared), capsys)
     [error] = [r for r in caplog.records if r.levelname == "ERROR"]
     assert str(pack) in error.getMessage() and "prepare --force" in error.getMessage()
+
+
+def test_initial_points_default_to_the_known_good_point_and_can_be_switched_off(tmp_path, capsys):
+    assert tune.parse_sweep(["--local"], cwd=tmp_path).initial_points == "known-good"
+    assert tune.parse_sweep(["--local", "--initial-points", "none"], cwd=tmp_path).initial_points == "none"
+    assert "--initial-points: invalid choice" in rejected(["--local", "--initial-points", "some"], capsys, tmp_path)

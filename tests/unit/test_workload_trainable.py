@@ -48,3 +48,11 @@ def test_trial_directories_are_named_by_trainable_and_trial_id():
 def test_a_trial_is_classified_by_tunes_last_status_and_its_epochs(tune_status, last_epoch, has_error, expected):
     assert trainable.classify(tune_status, last_epoch, 10, has_error) == expected
 
+
+@pytest.mark.parametrize("gpu, point", [(False, trainable.KNOWN_GOOD), (True, trainable.KNOWN_GOOD_GPU)])
+def test_the_search_starts_from_the_known_good_point_unless_told_none(gpu, point):
+    assert trainable.initial_points("known-good", gpu) == [point]
+    assert trainable.initial_points("none", gpu) is None
+    with pytest.raises(ValueError, match="'some'"):
+        trainable.initial_points("some", gpu)
+

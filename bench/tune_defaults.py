@@ -1,0 +1,65 @@
+"""Ray Tune's defaults over our trainable: random search (BasicVariantGenerator), FIFO (no early stopping).
+
+Everything else is as `python -m workloads.tune --local` sets it: the trainable (`workloads/trainable.
+train_mnist`), the search space, one CPU per trial, as many trials at once as the CPUs hold, actor reuse,
+checkpoints. Only the searcher and the scheduler differ, so the comparison with `ours` is the search's.
+
+    python -m bench.tune_defaults --data-dir D --storage-path S --name N --num-samples K --max-epochs E --seed X
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Sequence
+
+import ray
+from ray import tune
+from ray.tune.search.basic_variant import BasicVariantGenerator
+
+from workloads import trainable
+from workloads import tune as workload_tune
+
+
+def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_epochs: int, seed: int) -> tune.Tuner:
+    fixed = {"data_dir": os.fspath(data_dir), "max_epochs": max_epochs,
+             "checkpoint_every": workload_tune.CHECKPOINT_EVERY, "seed": seed}
+    return tune.Tuner(
+        tune.with_resources(trainable.train_mnist, {"cpu": 1}),
+        param_space={**trainable.search_space(False), **fixed},
+        tune_config=tune.TuneConfig(
+            metric=trainable.METRIC,
+            mode=trainable.MODE,
+            num_samples=num_samples,
+            # Tune's default searcher, given a seed so that each run is repeatable; no scheduler: FIFO.
+            search_alg=BasicVariantGenerator(random_state=seed),
+            reuse_actors=True,
+            trial_dirname_creator=trainable.trial_dirname,
+        ),
+        run_config=tune.RunConfig(name=name, storage_path=os.fspath(storage),
+                                  checkpoint_config=tune.CheckpointConfig(num_to_keep=2), verbose=1),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tune_defaults", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--storage-path", type=Path, required=True)
+    parser.add_argument("--name", default="tune-defaults")
+    parser.add_argument("--num-samples", type=int, default=workload_tune.NUM_SAMPLES)
+    parser.add_argument("--max-epochs", type=int, default=workload_tune.MAX_EPOCHS)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    # As workloads.tune --local starts it: always a fresh Ray on this machine.
+    ray.init(address="local", include_dashboard=False, configure_logging=False)
+    try:
+        results = make_tuner(args.data_dir.resolve(), args.storage_path.resolve(), args.name, args.num_samples,
+                             args.max_epochs, args.seed).fit()
+    finally:
+        ray.shutdown()
+    return 1 if results.errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

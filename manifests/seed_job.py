@@ -1,7 +1,7 @@
 """The one-shot Job that fills the datasets container with the full MNIST, as part of `pulumi up`.
 
 It runs the CPU workload image, whose build fetched the four MNIST files and checked their SHA-256
-(workloads/mnist_source.py); the Job checks them again, packs them onto the datasets volume and exits.
+(workloads/mnist_source.py); the Job (workloads/seed.py) checks them again, packs them onto the datasets volume and exits.
 Idempotent twice over: Pulumi creates the Job once (a second `up` with nothing changed leaves it alone),
 and a Job that runs again (a new image, a replaced Job) finds valid packs of 60,000 / 10,000 digits and
 writes nothing.
@@ -29,7 +29,7 @@ def job_name(settings: Settings) -> str:
 
 
 def command(settings: Settings) -> list[str]:
-    return ["python", "-m", "workloads.mnist_source", "seed", "--data-dir", settings.datasets_mount_path]
+    return ["python", "-m", "workloads.seed", "--data-dir", settings.datasets_mount_path]
 
 
 def seed_job(settings: Settings) -> dict:

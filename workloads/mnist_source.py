@@ -5,7 +5,6 @@ SHA-256 sums. yann.lecun.com itself now refuses downloads; the mirrors are those
 use, and every byte fetched from them is checked against these sums.
 
     python -m workloads.mnist_source fetch [DIR]                 # download and verify (the image build)
-    python -m workloads.mnist_source seed --data-dir D --from DIR  # verify, pack into D/mnist once (the seed job)
 """
 
 from __future__ import annotations
@@ -102,57 +101,18 @@ def fetch(directory: Path, mirrors: Sequence[str] = MIRRORS, timeout: float = 60
     return directory
 
 
-def seed(data_dir: Path, source_dir: Path, files: Sequence[SourceFile] = FILES,
-         sizes: dict[str, int] = SPLIT_SIZES) -> list[Path]:
-    """Fill `<data_dir>/mnist` with the full MNIST from verified source files, once.
-
-    Returns the packs written: none when valid packs of the full dataset are already there, so running it
-    again (a second `pulumi up`, a replaced Job) changes nothing.
-    """
-    from workloads import data  # numpy; not needed to fetch
-
-    if _full_packs(data_dir, data, sizes):
-        return []
-    verify(source_dir, files)
-    written = data.prepare(data_dir, source_dir, force=True)
-    if not _full_packs(data_dir, data, sizes):
-        raise SourceError(f"{data_dir / 'mnist'}: the packs written do not hold {sizes} digits")
-    return written
-
-
-def _full_packs(data_dir: Path, data, sizes: dict[str, int]) -> bool:
-    try:
-        for split, size in sizes.items():
-            path = data.pack_path(data_dir, split)
-            if len(data.decode_pack(path.read_bytes(), str(path))) != size:
-                return False
-    except (OSError, data.DataError):
-        return False
-    return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workloads.mnist_source", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_cmd = commands.add_parser("fetch", help="download the source files and verify their SHA-256")
     fetch_cmd.add_argument("directory", type=Path, nargs="?", default=Path(IMAGE_DIR))
-    seed_cmd = commands.add_parser("seed", help="pack verified source files into <data dir>/mnist, once")
-    seed_cmd.add_argument("--data-dir", type=Path, required=True)
-    seed_cmd.add_argument("--from", dest="source_dir", type=Path, default=Path(IMAGE_DIR))
     args = parser.parse_args(argv)
     try:
-        if args.command == "fetch":
-            fetch(args.directory)
-            print(f"{args.directory}: {len(FILES)} MNIST files, sha256 verified")
-            return 0
-        written = seed(args.data_dir, args.source_dir)
+        fetch(args.directory)
     except SourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    if not written:
-        print(f"{args.data_dir / 'mnist'} already holds the full MNIST ({SPLIT_SIZES}); nothing to do")
-    for path in written:
-        print(f"wrote {path}")
+    print(f"{args.directory}: {len(FILES)} MNIST files, sha256 verified")
     return 0
 
 

@@ -14,7 +14,7 @@ import pytest
 import versions
 from manifests import pools, seed_job, volumes, workload_identity
 from settings import parse
-from workloads import data, mnist_source
+from workloads import data, mnist_source, seed
 
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
 S = parse(VALID)
@@ -59,7 +59,7 @@ def test_the_job_runs_on_the_cpu_pool_as_the_ray_identity_with_the_datasets_clai
 def test_the_job_runs_the_cpu_image_and_the_seed_command_on_the_datasets_mount():
     container = pod(seed_job.seed_job(S))["containers"][0]
     assert container["image"] == S.ray_image
-    assert container["command"][:4] == ["python", "-m", "workloads.mnist_source", "seed"]
+    assert container["command"][:4] == ["python", "-m", "workloads.seed", "--data-dir"]
     assert container["command"][container["command"].index("--data-dir") + 1] == S.datasets_mount_path
 
 
@@ -96,10 +96,10 @@ def small_source(tmp_path):
 def test_seeding_writes_both_packs_then_a_second_run_writes_nothing(small_source, tmp_path):
     source, files, sizes = small_source
     target = tmp_path / "datasets"
-    written = mnist_source.seed(target, source, files, sizes)
+    written = seed.seed(target, source, files, sizes)
     assert sorted(p.name for p in written) == ["train.pack", "val.pack"]
     before = {p: p.stat().st_mtime_ns for p in written}
-    assert mnist_source.seed(target, source, files, sizes) == []
+    assert seed.seed(target, source, files, sizes) == []
     assert {p: p.stat().st_mtime_ns for p in written} == before
     assert len(data.load_split(target, "train", cache=tmp_path / "cache")) == 60
 
@@ -109,7 +109,7 @@ def test_seeding_refuses_a_source_file_whose_checksum_is_not_the_published_one(s
     body = (source / files[1].name).read_bytes()
     (source / files[1].name).write_bytes(body[:-1] + bytes([body[-1] ^ 1]))
     with pytest.raises(mnist_source.SourceError, match=files[1].name):
-        mnist_source.seed(tmp_path / "datasets", source, files, sizes)
+        seed.seed(tmp_path / "datasets", source, files, sizes)
     assert not (tmp_path / "datasets" / "mnist").exists()
 
 
@@ -117,7 +117,7 @@ def test_seeding_replaces_packs_that_are_not_the_full_dataset(small_source, tmp_
     source, files, sizes = small_source
     target = tmp_path / "datasets"
     data.prepare(target, "offline")  # 4,000 / 1,000 digits: valid packs, but not the full MNIST
-    assert sorted(p.name for p in mnist_source.seed(target, source, files, sizes)) == ["train.pack", "val.pack"]
+    assert sorted(p.name for p in seed.seed(target, source, files, sizes)) == ["train.pack", "val.pack"]
 
 
 def test_the_published_files_are_the_full_mnist():
@@ -131,7 +131,7 @@ def test_the_published_files_are_the_full_mnist():
 
 def test_the_seed_command_parses_as_the_module_cli(tmp_path, capsys):
     words = seed_job.command(S)
-    assert shlex.join(words).startswith("python -m workloads.mnist_source seed")
+    assert shlex.join(words).startswith("python -m workloads.seed --data-dir")
     # The same arguments, pointed at an empty source: a clear error naming the missing file, exit 1.
-    assert mnist_source.main([*words[3:-1], str(tmp_path / "d"), "--from", str(tmp_path / "none")]) == 1
+    assert seed.main([*words[3:-1], str(tmp_path / "d"), "--from", str(tmp_path / "none")]) == 1
     assert "train-images-idx3-ubyte.gz" in capsys.readouterr().err

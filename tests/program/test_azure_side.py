@@ -320,8 +320,8 @@ def test_without_retain_data_destroy_deletes_the_data_too(record):
 
 def test_the_federated_credential_trusts_this_clusters_issuer_for_the_ray_service_account(record):
     rec = record({"rayNamespace": "tuning", "rayServiceAccount": "tuner", "rayWorkerServiceAccount": "tuner-workers"})
-    federation = rec.one(FEDERATION, "identity-ray-federation").inputs
-    workers = rec.one(FEDERATION, "identity-ray-worker-federation").inputs
+    federation = rec.one(FEDERATION, "identity-federation-ray").inputs
+    workers = rec.one(FEDERATION, "identity-federation-ray-worker").inputs
     assert workers["subject"] == "system:serviceaccount:tuning:tuner-workers"
     assert (workers["issuer"], workers["audiences"], workers["resourceName"]) == (
         federation["issuer"], federation["audiences"], federation["resourceName"])

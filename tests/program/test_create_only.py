@@ -21,7 +21,7 @@ POOL = "azure-native:containerservice:AgentPool"
 # A changed, valid value for each setting the table names (with what else must change with it).
 CHANGES = {
     "cpu_vm_size": {"cpuVmSize": "Standard_D16ds_v5"},
-    "gpu_vm_size": {"gpuVmSize": "Standard_NC4as_T4_v3", "gpuWorkerCpus": 3},
+    "gpu_vm_size": {"gpuVmSize": "Standard_NC4as_T4_v3", "gpuWorkerCpus": 3, "gpuWorkerMemoryGi": 16},
     "gpu_spot": {"gpuSpot": False},
     "availability_zones": {"availabilityZones": ["1", "2"]},
     "network_policy": {"networkPolicy": "calico"},

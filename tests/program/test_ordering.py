@@ -102,7 +102,7 @@ def test_the_cluster_waits_for_its_subnet_grant_and_for_the_ray_identitys_data_r
 
 def test_ray_pods_and_their_volumes_wait_for_the_federated_credential_and_the_data_roles(rec):
     before = prerequisites(rec)
-    federation = rec.one("azure-native:managedidentity:FederatedIdentityCredential")
+    federation = rec.one("azure-native:managedidentity:FederatedIdentityCredential", "identity-federation-ray")
     data_roles = {r.urn for r in rec.of_type(ROLE) if r.name.endswith("-data")}
     users = [r for r in rec.resources.values()
              if r.type in ("ray.io/v1:RayCluster", "kubernetes:ray.io/v1:RayCluster", "kubernetes:core/v1:PersistentVolume")]

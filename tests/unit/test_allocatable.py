@@ -10,7 +10,7 @@ import pytest
 from manifests import allocatable, raycluster
 from settings import SettingsError, parse
 
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["203.0.113.7/32"]'}
+VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
 
 
 def settings_of(**config):

@@ -18,7 +18,7 @@ from pulumi_azure_native import alertsmanagement, authorization, dashboard, moni
 
 import versions
 from components.kubernetes import fields
-from manifests import azure, monitoring, namespaces
+from manifests import azure, monitoring, names, namespaces
 from settings import Settings
 
 
@@ -73,7 +73,7 @@ class Monitoring(pulumi.ComponentResource):
 
         workspace = dashboard.Grafana(
             f"{name}-grafana",
-            workspace_name=monitoring.grafana_name(pulumi.get_project(), pulumi.get_stack()),
+            workspace_name=names.grafana_name(pulumi.get_project(), pulumi.get_stack()),
             sku={"name": "Standard"},
             identity={"type": "SystemAssigned"},
             properties=monitoring.grafana_properties(prometheus.id),

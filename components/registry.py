@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, containerregistry
 
-from manifests import azure, registry
+from manifests import azure, names, registry
 from settings import Settings
 
 
@@ -42,7 +42,7 @@ class Registry(pulumi.ComponentResource):
         # Named, never autonamed: the logical name's hyphen would make an invalid ACR name.
         registry_name = (pulumi.Output.from_input(s.registry_name) if s.registry_name else
                          pulumi.Output.from_input(args.subscription_id).apply(
-                             lambda sub: registry.default_name(pulumi.get_project(), pulumi.get_stack(), sub)))
+                             lambda sub: names.registry_name(pulumi.get_project(), pulumi.get_stack(), sub)))
         acr = containerregistry.Registry(
             f"{name}-acr",
             registry_name=registry_name,

@@ -10,7 +10,6 @@ AKS add-on's PodMonitor CRD (group azmonitoring.coreos.com, same template), Kube
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -275,14 +274,6 @@ GRAFANA_EDITOR = "a79a5197-3a5c-4973-a920-486035ffd60f"
 GRAFANA_VIEWER = "60921a7e-fef1-4a43-9b16-a26c52ad4769"
 # Entra ID application of Azure Managed Grafana: the audience of tokens its HTTP API accepts.
 GRAFANA_APP_ID = "ce34e7e5-485f-4d76-964f-b3d2b16d1e4f"
-
-
-def grafana_name(project: str, stack: str) -> str:
-    """Managed Grafana's workspace name: 2-23 letters, digits and hyphens, a letter first, no hyphen last
-    (Azure's naming rule for Microsoft.Dashboard/grafana). azure-native's autoname (logical name + 8 hex
-    digits) would be too long, so the name is the project and stack, cut to fit."""
-    cleaned = re.sub(r"[^a-z0-9-]+", "-", f"{project}-{stack}".lower())
-    return cleaned[:23].strip("-") if cleaned[:1].isalpha() else f"g-{cleaned}"[:23].strip("-")
 
 
 def grafana_properties(azure_monitor_workspace_id: Any) -> dict:

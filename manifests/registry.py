@@ -11,8 +11,6 @@ starts FROM the registry's own copy, and every node pulls from the registry only
 from __future__ import annotations
 
 import copy
-import hashlib
-import re
 import shlex
 from typing import Any
 
@@ -26,17 +24,6 @@ DOCKER_HUB = "docker.io"
 DOCKERFILE = "images/Dockerfile"
 # Paths relative to the repository root, which is the build context (images/Dockerfile COPYs from it).
 BUILD_CONTEXT = "."
-
-_NAME_BUDGET = 50  # ACR names: 5-50 letters and digits
-
-
-def default_name(project: str, stack: str, subscription_id: str) -> str:
-    """A registry name that is stable for a stack and unlikely to be taken: ACR names are global, so the
-    subscription goes into a short hash. Letters and digits only, lowercase, at most 50."""
-    suffix = hashlib.sha256(f"{project}/{stack}/{subscription_id}".encode()).hexdigest()[:8]
-    readable = re.sub(r"[^a-z0-9]", "", f"{project}{stack}".lower())[: _NAME_BUDGET - len(suffix)]
-    return f"{readable or 'registry'}{suffix}"
-
 
 def has_registry_host(image: str) -> bool:
     """Whether an image reference names its registry (Docker's rule: a first path part with '.' or ':',

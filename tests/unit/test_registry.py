@@ -3,29 +3,14 @@ registry and nowhere else."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from manifests import registry
 from settings import SettingsError, parse
 
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
 LOGIN = "rayaksdev1234abcd.azurecr.io"
-
-
-@given(st.text(min_size=0, max_size=80), st.text(min_size=0, max_size=80), st.uuids())
-def test_the_default_name_is_always_one_acr_accepts_and_stable(project, stack, subscription):
-    name = registry.default_name(project, stack, str(subscription))
-    assert re.fullmatch(r"[a-z0-9]{5,50}", name)
-    assert name == registry.default_name(project, stack, str(subscription))
-
-
-def test_the_default_name_differs_between_subscriptions_and_stacks():
-    names = {registry.default_name("ray-aks", stack, sub) for stack in ("dev", "prod") for sub in ("a", "b")}
-    assert len(names) == 4
 
 
 @pytest.mark.parametrize(("value", "why"), [("ab", "5-50"), ("ray-aks-registry", "letters and digits")])

@@ -25,3 +25,9 @@ def test_uploads_leave_out_environments_data_results_and_the_infrastructure():
 def test_the_runtime_env_sets_no_working_dir_of_its_own():
     # `ray job submit --working-dir .` decides it; one set here would be relative to wherever Ray reads it.
     assert "working_dir" not in RUNTIME_ENV
+
+
+def test_a_stopped_job_has_a_minute_for_its_final_save():
+    # `ray job stop` sends SIGTERM, then SIGKILL after RAY_JOB_STOP_WAIT_TIME_S (3 s unless the job's
+    # runtime_env sets it): too short for the sweep's last experiment save and summary.
+    assert int(RUNTIME_ENV["env_vars"]["RAY_JOB_STOP_WAIT_TIME_S"]) >= 30

@@ -160,6 +160,9 @@ def test_a_bad_value_is_refused_naming_the_key_the_value_and_a_valid_example(key
     assert words in line
     assert value.strip('"') in line or value in line
     example = settings.example(next(n for n in Settings.model_fields if to_camel(n) == key))
+    if isinstance(example, list):  # arrays are set element by element (tests/unit/test_settings_examples.py)
+        assert f"pulumi config set --path 'ray-aks:{key}[0]' '{example[0]}'" in line
+        return
     assert f"pulumi config set ray-aks:{key}" in line
     # The example it gives is itself valid.
     shown = example if isinstance(example, str) else __import__("json").dumps(example)
@@ -241,7 +244,7 @@ def test_public_allow_lists_take_up_to_200_ranges_as_aks_does():
     line = str(caught.value).splitlines()[1]
     assert line.startswith("  ray-aks:apiServerAuthorizedIpRanges = [")
     assert "201 ranges are more than AKS accepts (200)" in line
-    assert "pulumi config set ray-aks:apiServerAuthorizedIpRanges" in line
+    assert "pulumi config set --path 'ray-aks:apiServerAuthorizedIpRanges[0]'" in line
 
 
 def test_a_single_system_node_is_accepted_with_a_warning_and_two_are_the_default():

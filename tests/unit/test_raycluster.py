@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
-from pathlib import Path
 
-import jsonschema
 import kubernetes_validate
 import pytest
 from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import versions
+from tests.schemas import crd
 from manifests import pools, volumes, workload_identity
 import subprocess
 
@@ -22,11 +19,8 @@ from manifests.raycluster import (
     CPU_GROUP, GPU_GROUP, TIMEOUT_SECONDS, WAIT_FOR, cpu_worker_max, head_service_name,
     raycluster_manifest,
 )
-from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse, vm_vcpus
+from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse
 
-# The CRD schemas of the pinned KubeRay chart, kept in the repository (tests/schemas/*/SOURCE.txt).
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / f"kuberay-v{versions.KUBERAY_CHART_VERSION}"
-SCHEMA = SCHEMAS / "raycluster-v1.schema.json"
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]}
 # Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity, the forms we write).
@@ -37,25 +31,8 @@ def settings_of(**config: object) -> Settings:
     return parse({**VALID, **{f"ray-aks:{key}": value for key, value in config.items()}})
 
 
-def strict(node: object) -> object:
-    """The CRD schema, refusing unknown fields. The API server silently prunes what a structural schema
-    doesn't declare, so a misspelt field would vanish instead of failing; here it fails."""
-    if isinstance(node, list):
-        return [strict(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: strict(value) for key, value in node.items()}
-    if (node.get("type") == "object" and "properties" in node and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")):
-        node["additionalProperties"] = False
-    return node
-
-
-@cache
-def validator() -> jsonschema.Draft202012Validator:
-    schema = strict(json.loads(SCHEMA.read_text()))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+def validator():
+    return crd.validator("raycluster")
 
 
 def schema_errors(manifest: dict) -> list[str]:

@@ -6,21 +6,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from functools import cache
-from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-import versions
+from tests.schemas import crd
 from manifests import rayjob
 from settings import parse
 from workloads import tune
 
-SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / f"kuberay-v{versions.KUBERAY_CHART_VERSION}" / "rayjob-v1.schema.json"
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]', "ray-aks:sweepOnUp": "true"}
 
 
@@ -28,21 +24,8 @@ def settings_of(**config):
     return parse({**VALID, **{f"ray-aks:{k}": (json.dumps(v) if isinstance(v, list) else v) for k, v in config.items()}})
 
 
-def strict(node):
-    if isinstance(node, list):
-        return [strict(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: strict(value) for key, value in node.items()}
-    if (node.get("type") == "object" and "properties" in node and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")):
-        node["additionalProperties"] = False
-    return node
-
-
-@cache
 def validator():
-    return jsonschema.Draft202012Validator(strict(json.loads(SCHEMA.read_text())))
+    return crd.validator("rayjob")
 
 
 def test_the_rayjob_matches_the_kuberay_1_7_crd_schema_with_no_unknown_field():

@@ -162,10 +162,26 @@ class Lease:
             self._thread.join(timeout=5)
         current = read(self.run_dir)
         if current is not None and current.token == self.holder.token:
-            (self.run_dir / LEASE_FILE).unlink(missing_ok=True)
+            _remove(self.run_dir / LEASE_FILE, self.stale_seconds)
 
     def __enter__(self) -> "Lease":
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _remove(path: Path, stale_seconds: float, attempts: int = 5, pause_seconds: float = 2.0) -> None:
+    """Delete the lease. A FUSE volume can answer EIO while the last heartbeat's upload is still in flight
+    (seen with rclone's VFS cache), so try again; a lease that will not go stays behind as a stale one,
+    which the next driver takes over, rather than failing a run that has finished."""
+    for attempt in range(attempts):
+        try:
+            path.unlink(missing_ok=True)
+            return
+        except OSError as err:
+            if attempt == attempts - 1:
+                log.warning("cannot remove the run lease %s (%s); the next driver takes it over once its "
+                            "heartbeat is %.0f s old", path, err, stale_seconds)
+                return
+            time.sleep(pause_seconds)

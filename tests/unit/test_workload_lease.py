@@ -111,3 +111,34 @@ def test_the_stale_age_outlasts_the_results_volumes_metadata_cache():
 
     # A live driver's heartbeat, seen through another node's attribute cache, must never look stale.
     assert lease.STALE_SECONDS > lease.HEARTBEAT_SECONDS + volumes.RESULTS_CACHE_SECONDS
+
+
+def test_a_volume_that_refuses_the_unlink_for_a_moment_still_ends_with_the_lease_removed(tmp_path, monkeypatch):
+    # FUSE (rclone's VFS here, BlobFuse2 on AKS) can answer EIO while the last heartbeat still uploads.
+    held = Lease(tmp_path / "run", settle_seconds=0).acquire()
+    real_unlink, refusals = type(tmp_path).unlink, []
+
+    def flaky_unlink(path, missing_ok=False):
+        if path.name == lease.LEASE_FILE and len(refusals) < 2:
+            refusals.append(path)
+            raise OSError(5, "Input/output error")
+        return real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(type(tmp_path), "unlink", flaky_unlink)
+    monkeypatch.setattr(lease.time, "sleep", lambda seconds: None)
+    held.release()
+    assert len(refusals) == 2
+    assert lease.read(tmp_path / "run") is None
+
+
+def test_a_lease_that_will_not_go_is_left_to_expire_and_said_so_not_raised(tmp_path, monkeypatch, caplog):
+    held = Lease(tmp_path / "run", settle_seconds=0).acquire()
+
+    def refuse(path, missing_ok=False):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(type(tmp_path), "unlink", refuse)
+    monkeypatch.setattr(lease.time, "sleep", lambda seconds: None)
+    held.release()  # a finished run does not fail on its lease
+    assert lease.read(tmp_path / "run") is not None
+    assert any("cannot remove the run lease" in r.getMessage() for r in caplog.records)

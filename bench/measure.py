@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 from workloads import capacity
 
-# The target: the lower of this and the baseline's best accuracy.
+# The common target: the lower of this and the baseline's best accuracy (docs/bench.md).
 TARGET_CAP = 0.98
 
 

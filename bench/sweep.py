@@ -48,7 +48,7 @@ TARGETS = (
      "time_to_98_ours_over_optuna", "<=", 1.15),
     ("ours' Tune overhead is under 5% of trial compute (median)", "overhead_ours", "<", 0.05),
 )
-# The issue's sizes: full-size MNIST epochs in GPU mode; a tenth of that when there is no GPU.
+# GPU mode trains on full-size MNIST epochs; a tenth of that when there is no GPU.
 GPU_TRAIN_SIZE = 60_000
 GPU_TRAIN_SIZE_WITHOUT_GPU = 6_000
 BASELINE_CPUS_PER_TRIAL = 2  # upstream's resources_per_trial

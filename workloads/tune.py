@@ -164,11 +164,6 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
     return sweep
 
 
-def concurrent_trials(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
-    """How many trials the cluster's current resources hold at once (at least one)."""
-    return capacity.concurrent_trials(capacity.groups_from_resources(resources), cpus_per_trial, gpus_per_trial)
-
-
 def choose_resources(sweep: Sweep, resources: dict[str, float], resume: bool) -> capacity.Choice:
     """A resumed run keeps what it chose at the start (a GPU pool at zero must not turn it into a CPU
     run); a new run sizes itself from the flags, else from the nodes present. Explicit flags win."""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import ray
 
-from workloads import data, defaults, tune
+from workloads import capacity, data, defaults, tune
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -146,7 +146,7 @@ def test_cluster_arguments_are_all_taken(prepared):
     ({"CPU": 8.0}, 1, 0.5, 1),  # GPUs requested, none yet
 ])
 def test_concurrency_is_what_the_cluster_holds_at_once(resources, cpus, gpus, expected):
-    assert tune.concurrent_trials(resources, cpus, gpus) == expected
+    assert capacity.concurrent_trials(capacity.groups_from_resources(resources), cpus, gpus) == expected
 
 
 def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch, caplog):

@@ -1,10 +1,10 @@
 """Every version the deployment pins, in one place.
 
-Python packages are pinned in requirements.txt; tests/unit/test_versions.py checks that the Ray pin there,
-the Ray images here, the RayCluster's ``rayVersion`` and the workload's Ray all agree.
+Python packages are pinned in pyproject.toml; tests/unit/test_versions.py checks that its Ray pin is the one
+here. The workload imports RAY_VERSION from here (workloads/defaults.py): keep this module free of imports.
 """
 
-# Ray: the RayCluster's rayVersion, the image tags below and the workload's `ray` pin must agree.
+# Ray: the RayCluster's rayVersion, the image tags below and the workload's Ray.
 RAY_VERSION = "2.60.0"
 # The images' Python must match the job's: `ray job submit` pickles the driver's functions.
 RAY_PYTHON_TAG = "py311"

@@ -18,6 +18,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
 from policy import policies
+from tools import pins
 from tools.mocks import PROJECT_DIR
 
 PACK = PROJECT_DIR / "policy"
@@ -107,19 +108,15 @@ def test_the_stack_policy_runs_over_the_stack(analyzer, dev):
 
 # --- The pack's files ----------------------------------------------------------------------------------
 
-def _pins(path: Path) -> dict[str, str]:
-    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(), re.MULTILINE))
-
-
-def test_the_pack_pins_the_same_pulumi_versions_as_the_project():
-    pack, project = _pins(PACK / "requirements.txt"), _pins(PROJECT_DIR / "requirements.txt")
-    assert set(pack) == {"pulumi", "pulumi-policy"}
-    assert {name: project[name] for name in pack} == pack
-
-
-def test_the_pack_project_file_names_a_python_runtime_with_its_own_virtualenv():
+def test_the_pack_runs_in_the_projects_virtualenv_with_its_deploy_pins():
+    # One virtualenv, one set of pins: pulumi-policy is in pyproject.toml's deploy group beside pulumi.
     project = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    options = project["runtime"]["options"]
+    program = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["runtime"]["options"]
+    assert project["runtime"]["name"] == "python" and options["toolchain"] == "pip"
+    assert (PACK / options["virtualenv"]).resolve() == (PROJECT_DIR / program["virtualenv"]).resolve()
+    assert {"pulumi", "pulumi-policy"} <= set(pins.pins("deploy"))
+    assert not (PACK / "requirements.txt").exists()
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
 
 

@@ -18,6 +18,9 @@ from pydantic.alias_generators import to_camel
 
 import versions
 
+# The VM size rule (names, GPU families, vCPUs), shared with the policy pack; re-exported.
+from manifests.vm_sizes import is_gpu_vm_size, parse_vm_size, vm_vcpus
+
 PROJECT = "ray-aks"
 
 # The containers the workload reads from and writes to; fixed so the Kubernetes side can name them.
@@ -46,14 +49,6 @@ GPUS_PER_VM_SIZE = {
     "Standard_NV72ads_A10_v5": 2,
 }
 
-# Azure's VM size names: Standard_<family><vCPUs>[-<constrained vCPUs>]<features>[_<accelerator>][_v<n>]
-# (learn.microsoft.com/azure/virtual-machines/vm-naming-conventions).
-_VM_SIZE = re.compile(
-    r"^Standard_(?P<family>[A-Z]+)(?P<vcpus>\d+)(-\d+)?(?P<features>[a-z]*)(_(?P<accelerator>[A-Z][A-Za-z0-9]*))?(_v\d+)?$"
-)
-# The GPU families: NC (compute), ND (deep learning), NV (visualisation), with their confidential variants.
-_GPU_FAMILIES = ("NC", "ND", "NV", "NCC")
-
 # Ranges Azure storage IP rules refuse (learn.microsoft.com/azure/storage/common/storage-network-security).
 _NON_PUBLIC = [ipaddress.IPv4Network(n) for n in
                ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16")]
@@ -64,20 +59,6 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 class SettingsError(ValueError):
     """Bad stack configuration; the message names every bad key, its value and a valid example."""
-
-
-def parse_vm_size(size: str) -> re.Match[str] | None:
-    return _VM_SIZE.match(size)
-
-
-def is_gpu_vm_size(size: str) -> bool:
-    match = parse_vm_size(size)
-    return bool(match) and match["family"] in _GPU_FAMILIES
-
-
-def vm_vcpus(size: str) -> int | None:
-    match = parse_vm_size(size)
-    return int(match["vcpus"]) if match else None
 
 
 def _setting(default: Any, description: str, example: Any) -> Any:
@@ -525,9 +506,10 @@ def _reason(error: dict) -> str:
 def from_pulumi_config() -> Settings:
     """Read and validate the running stack's config; stops the program with one readable message."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config_env
+
+    from pulumi_internals import config_values
 
     try:
-        return parse({**get_config_env(), **CONFIG.get()})
+        return parse(config_values())
     except SettingsError as err:
         raise pulumi.RunError(str(err)) from None

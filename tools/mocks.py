@@ -18,11 +18,19 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.settings import ROOT, SETTINGS, get_root_resource
-from pulumi.runtime.stack import Stack, run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+
+from pulumi_internals import (
+    ROOT,
+    SETTINGS,
+    Stack,
+    finish_stack,
+    get_root_resource,
+    is_secret,
+    pulumi_mocks,
+    rpc,
+    run_pulumi_func,
+)
+from pulumi_internals import sync_await as _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "ray-aks"
@@ -161,7 +169,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -192,7 +200,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations[response.urn] = registration
         return response
 
-    def RegisterResourceOutputs(self, request):  # noqa: N802
+    def RegisterResourceOutputs(self, request):
         if "::pulumi:pulumi:Stack::" in request.urn:
             outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
             self.secret_outputs = {k for k, v in outputs.items() if _is_secret(v)}
@@ -200,8 +208,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+_is_secret = is_secret
 
 
 def _plain(value: Any) -> Any:
@@ -268,7 +275,7 @@ def run_program(config: dict[str, str] | None = None, stack: str = "dev", previe
         finally:
             root = get_root_resource()
             if root is not None:
-                root._finish()
+                finish_stack(root)
 
     try:
         _sync_await(run_pulumi_func(program))

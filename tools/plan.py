@@ -35,7 +35,7 @@ DOT_MISSING = ("Graphviz's `dot` is not on PATH, so the picture can't be drawn "
 
 def is_manifest(resource: Registration) -> bool:
     """A Kubernetes object or chart of the program (the provider is not one)."""
-    return resource.type.startswith("kubernetes:") and resource.custom or resource.type in CHART_TYPES
+    return (resource.type.startswith("kubernetes:") and resource.custom) or resource.type in CHART_TYPES
 
 
 def manifest_of(resource: Registration) -> dict[str, Any]:

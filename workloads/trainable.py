@@ -12,8 +12,9 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 from ray import tune
@@ -112,12 +113,12 @@ def can_resume(run_dir: str | os.PathLike) -> bool:
     return os.path.isdir(run_dir) and tune.Tuner.can_restore(os.fspath(run_dir))
 
 
-def _trainable(sweep: "Sweep", gpus_per_trial: float):
+def _trainable(sweep: Sweep, gpus_per_trial: float):
     resources = {"cpu": sweep.cpus_per_trial, "gpu": gpus_per_trial}
     return tune.with_resources(train_mnist, resources)
 
 
-def make_tuner(sweep: "Sweep", gpus_per_trial: float, max_concurrent: int) -> tune.Tuner:
+def make_tuner(sweep: Sweep, gpus_per_trial: float, max_concurrent: int) -> tune.Tuner:
     """A new Tuner for `sweep`: Optuna's TPE proposes, ASHA stops the laggards at epoch rungs."""
     gpu = gpus_per_trial > 0
     fixed = {
@@ -157,7 +158,7 @@ def make_tuner(sweep: "Sweep", gpus_per_trial: float, max_concurrent: int) -> tu
     )
 
 
-def run(sweep: "Sweep", gpus_per_trial: float, max_concurrent: int, resume: bool) -> list[TrialRecord]:
+def run(sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool) -> list[TrialRecord]:
     """Run (or continue) the sweep and return what each trial did."""
     if resume:
         # The search space, searcher and scheduler come back from the run directory; errored trials

@@ -15,10 +15,10 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 from workloads import data, defaults
 
@@ -60,7 +60,7 @@ class Sweep:
 
 
 def default_name() -> str:
-    return "mnist-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return "mnist-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 def _number(kind: Callable[[str], float], low: float, example: str, *, low_open: bool = False,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -10,9 +11,9 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
-from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy import policies
+from pulumi_internals import unknown_checking_proxy
 
 POLICIES = {p.name: p for p in policies.POLICIES}
 

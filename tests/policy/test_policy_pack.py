@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import grpc
 import pytest
@@ -15,9 +14,9 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
-from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
 from policy import policies
+from pulumi_internals import UNKNOWN_NUMBER_VALUE
 from tools import pins
 from tools.mocks import PROJECT_DIR
 

@@ -4,10 +4,9 @@ unknown-checking proxy): one case that passes, one or more that violate, and unk
 from __future__ import annotations
 
 import pytest
-from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 
-import settings
 from policy import policies as p
+from pulumi_internals import UNKNOWN_ARRAY_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 from tests.policy.analyzer import POLICIES, check
 
 STORAGE = {
@@ -288,12 +287,3 @@ def test_a_literal_set_wrong_is_a_violation_even_beside_unknown_values():
     assert check("storage-account-no-shared-key", p.STORAGE_ACCOUNT, props) == [
         "allowSharedKeyAccess is True; it must be False. Clients, BlobFuse included, authenticate with Entra ID; "
         "an account key is a password that never expires."]
-
-
-# --- The pack's own copies of project rules agree with the project ----------------------------------
-
-@pytest.mark.parametrize("size", [*settings.GPUS_PER_VM_SIZE, "Standard_D8ds_v5", "Standard_D4ds_v5",
-                                  "Standard_E16s_v5", "Standard_NCC40ads_H100_v5", "Standard_ND40rs_v2",
-                                  "Standard_F8s_v2", "Standard_NV6ads_A10_v5", "Standard_M128ms"])
-def test_the_pack_sees_gpu_sizes_as_settings_does(size):
-    assert p.is_gpu_vm_size(size) == settings.is_gpu_vm_size(size)

@@ -298,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = plan_from_args(args, gpu_name)
     info = machine.describe(gpu_name)
     info["load_average_before"] = machine.load_average()
-    info["cpu_accounting"] = (f"/proc sampled every {process.SAMPLE_S} s over the sweep's process tree"
+    info["cpu_accounting"] = (f"psutil samples every {process.SAMPLE_S} s over the sweep's process tree"
                               + ("" if adopted else " (no subreaper: daemons orphaned at exit are missed)"))
     suffix = "-quick" if args.quick else ""
     suffix += "-gpu" if args.gpu else ""

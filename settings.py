@@ -440,6 +440,8 @@ def example(field: str) -> Any:
 def _line(field: str, value: Any, why: str) -> str:
     key = to_camel(field)
     shown = json.dumps(example(field)) if not isinstance(example(field), str) else example(field)
+    if isinstance(example(field), list):  # the CLI stores a JSON text as a string, refused by Pulumi.yaml's array type
+        return f"{PROJECT}:{key} = {_show(value)} {why}. Valid example: pulumi config set --path '{PROJECT}:{key}[0]' '{example(field)[0]}'"
     return f"{PROJECT}:{key} = {_show(value)} {why}. Valid example: pulumi config set {PROJECT}:{key} '{shown}'"
 
 

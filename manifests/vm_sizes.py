@@ -22,7 +22,7 @@ def parse_vm_size(size: str) -> re.Match[str] | None:
 
 def is_gpu_vm_size(size: str) -> bool:
     match = parse_vm_size(size)
-    return bool(match) and match["family"] in GPU_FAMILIES
+    return match is not None and match["family"] in GPU_FAMILIES
 
 
 def vm_vcpus(size: str) -> int | None:

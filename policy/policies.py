@@ -10,7 +10,7 @@ policy/catalogue.py names and describes every policy. `POLICIES` wraps them as p
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import Policy, ReportViolation, StackValidationArgs, StackValidationPolicy
 
 from manifests.vm_sizes import is_gpu_vm_size
 from policy.catalogue import BLOB_ROLE_POLICY_DESCRIPTION, BLOB_ROLE_POLICY_NAME, RULES
@@ -29,7 +29,7 @@ def _validate_stack(args: StackValidationArgs, report_violation: ReportViolation
 BLOB_ROLE_POLICY = StackValidationPolicy(
     name=BLOB_ROLE_POLICY_NAME, description=BLOB_ROLE_POLICY_DESCRIPTION, validate=_validate_stack)
 
-POLICIES = [rule.policy() for rule in RULES] + [BLOB_ROLE_POLICY]
+POLICIES: list[Policy] = [*(rule.policy() for rule in RULES), BLOB_ROLE_POLICY]
 
 __all__ = [
     "BLOB_DATA_ROLES", "BLOB_ROLE_POLICY", "BLOB_ROLE_POLICY_NAME", "POLICIES", "RULES", "TAGGED_TYPES", "UNKNOWN",

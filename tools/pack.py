@@ -98,6 +98,10 @@ def stack_args(recording: Recording, config: Mapping[str, Any] | None = None) ->
     return StackValidationArgs(list(by_urn.values()), dict(config or {}))
 
 
+async def _awaited(result: Any) -> Any:
+    return await result
+
+
 def _run(policy: Any, args: Any, found: list[Violation], default_urn: str) -> None:
     def report(message: str, urn: str | None = None) -> None:
         found.append(Violation(policy.name, urn or default_urn, message))
@@ -105,7 +109,7 @@ def _run(policy: Any, args: Any, found: list[Violation], default_urn: str) -> No
     try:
         result = policy.validate(args, report)
         if inspect.isawaitable(result):
-            asyncio.run(result)
+            asyncio.run(_awaited(result))
     except UnknownValueError:
         # The analyzer turns this into an advisory "can't run during preview"; ours never raise it.
         found.append(Violation(policy.name, default_urn, "read an unknown value"))

@@ -41,7 +41,7 @@ def group(name: str, groups: dict | None = None) -> list[Requirement]:
 
 def pins(name: str, groups: dict | None = None) -> dict[str, str]:
     """{canonical package name: exact version} of a group; every requirement must be one `==` pin."""
-    result = {}
+    result: dict[str, str] = {}
     for requirement in group(name, groups):
         specifiers = list(requirement.specifier)
         if len(specifiers) != 1 or specifiers[0].operator != "==":

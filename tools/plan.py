@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder: new, empty, or one an earlier plan wrote, which is emptied (default: plan)")
     args = parser.parse_args(argv)
     if not_ours(args.out):  # before the program runs: say it at once
-        print(f"tools.plan: {NotOurFolder.__doc__.strip()} ({args.out}); nothing was deleted.", file=sys.stderr)
+        print(f"tools.plan: {(NotOurFolder.__doc__ or '').strip()} ({args.out}); nothing was deleted.", file=sys.stderr)
         return 2
     recording = run_program(stack_config(args.stack), stack=args.stack)
     try:

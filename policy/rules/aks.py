@@ -111,7 +111,8 @@ def _gpu_pool(pool: Mapping, max_nodes: int) -> list[str]:
     if minimum is not UNKNOWN and number(minimum) != 0:
         messages.append(f"minCount is {show(minimum)}; a {size} pool must scale to 0 when idle "
                         "(ray-aks: pulumi config set ray-aks:gpuMinCount 0).")
-    if maximum is not UNKNOWN and (number(maximum) is None or number(maximum) > max_nodes):
+    highest = number(maximum)
+    if maximum is not UNKNOWN and (highest is None or highest > max_nodes):
         messages.append(f"maxCount is {show(maximum)}; at most {show(max_nodes)} GPU nodes are allowed (policy "
                         f"config maxNodes; ray-aks: pulumi config set ray-aks:gpuMaxCount {show(min(2, max_nodes))}).")
     return messages

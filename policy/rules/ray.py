@@ -28,7 +28,7 @@ def ray_cluster_specs(resource_type: str, props: Mapping) -> list[tuple[str, Map
     """(path, RayCluster spec) of a RayCluster, or of the cluster a RayJob or RayService creates."""
     path = _CLUSTER_SPEC_PATHS.get(resource_type)
     spec = lookup(props, path) if path else None
-    return [(path, spec)] if isinstance(spec, Mapping) else []
+    return [(path, spec)] if path and isinstance(spec, Mapping) else []
 
 
 def ray_not_exposed(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
@@ -71,8 +71,9 @@ def _ray_ports(ports: Any, keys: tuple[str, ...]) -> list[Any]:
     for port in ports if isinstance(ports, list) else []:
         for key in keys:
             value = lookup(port, key) if isinstance(port, Mapping) else None
-            if (number(value) is not None and int(value) in RAY_PORTS) or value in RAY_PORTS.values():
-                found.append(int(value) if number(value) is not None else value)
+            as_number = number(value)
+            if (as_number is not None and int(as_number) in RAY_PORTS) or value in RAY_PORTS.values():
+                found.append(int(as_number) if as_number is not None else value)
                 break
     return found
 

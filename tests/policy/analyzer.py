@@ -32,5 +32,9 @@ def check(policy_name: str, resource_type: str, props: Mapping[str, Any],
                                   f"urn:pulumi:test::ray-aks::{resource_type}::x", "x", options(), None,
                                   dict(config) if config else None)
     messages: list[str] = []
-    policy.validate(args, lambda message, urn=None: messages.append(message))
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    policy.validate(args, report)
     return messages

@@ -3,13 +3,16 @@ unknown-checking proxy): one case that passes, one or more that violate, and unk
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+import versions
 from policy import policies as p
 from pulumi_internals import UNKNOWN_ARRAY_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 from tests.policy.analyzer import POLICIES, check
 
-STORAGE = {
+STORAGE: dict[str, Any] = {
     "allowSharedKeyAccess": False, "allowBlobPublicAccess": False, "minimumTlsVersion": "TLS1_2",
     "enableHttpsTrafficOnly": True, "networkRuleSet": {"defaultAction": "Deny", "bypass": "AzureServices"},
     "location": "eastus2", "tags": {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi"},
@@ -34,7 +37,7 @@ GPU_POOL = {"vmSize": "Standard_NC8as_T4_v3", "mode": "User", "enableAutoScaling
 def ray_cluster(head_service_type: str = "ClusterIP", auth: dict | None = None, head_security: dict | None = None,
                 worker_security: dict | None = None) -> dict:
     def template(name: str, security: dict | None) -> dict:
-        container = {"name": name, "image": "rayproject/ray:2.60.0-py311"}
+        container: dict = {"name": name, "image": versions.RAY_IMAGE}
         if security is not None:
             container["securityContext"] = security
         return {"spec": {"containers": [container]}}

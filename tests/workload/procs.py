@@ -47,7 +47,7 @@ def descendants(pid: int) -> set[int]:
         return set()
 
 
-def kill_tree(proc: subprocess.Popen, known: set[int] = frozenset()) -> None:
+def kill_tree(proc: subprocess.Popen, known: frozenset[int] | set[int] = frozenset()) -> None:
     """SIGKILL `proc`, every process below it and `known` (descendants recorded earlier, maybe orphaned)."""
     victims = descendants(proc.pid) | set(known)
     proc.kill()

@@ -8,7 +8,8 @@
 PYTHON ?= $(or $(shell command -v python3.11 2>/dev/null),python3)
 VENV := .venv
 # Where torch comes from. Empty: the configured index (PyPI: on Linux x86_64 the CUDA build, several GB).
-# PyTorch's CPU index serves the same version without CUDA, a fraction of the size.
+# PyTorch's CPU index serves the same version without CUDA, a fraction of the size; torch alone comes from
+# there (its dependencies, like everything else, from the configured index at the locked versions).
 TORCH_INDEX ?=
 PIP_VERSION := 26.3
 PIP := $(VENV)/bin/python -m pip
@@ -46,12 +47,8 @@ lock: $(READY)
 venv: $(READY)
 deploy-venv: $(DEPLOY_READY)
 
-# The interpreter check reads versions.py, which imports nothing.
 $(VENV)/bin/python:
-	@$(PYTHON) -c 'import sys, versions; have = f"py{sys.version_info[0]}{sys.version_info[1]}"; \
-		sys.exit(0 if have == versions.RAY_PYTHON_TAG else \
-		f"$(PYTHON) is Python {sys.version.split()[0]}; this project needs the Ray images Python, {versions.RAY_PYTHON_TAG} " \
-		"(install it, then: make PYTHON=/path/to/python3.11 ...)")'
+	@$(PYTHON) tools/check_python.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip==$(PIP_VERSION)
 
@@ -60,6 +57,6 @@ $(DEPLOY_READY): pyproject.toml constraints.txt | $(VENV)/bin/python
 	touch $@
 
 $(READY): pyproject.toml constraints.txt | $(VENV)/bin/python
-	$(if $(TORCH_INDEX),$(PIP) install -c constraints.txt --index-url $(TORCH_INDEX) torch)
+	$(if $(TORCH_INDEX),$(PIP) install --no-deps -c constraints.txt --index-url $(TORCH_INDEX) torch)
 	$(PIP) install -c constraints.txt --group dev
 	touch $@

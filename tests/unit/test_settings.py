@@ -131,6 +131,9 @@ def test_a_bad_value_is_refused_naming_the_key_the_value_and_a_valid_example(key
     assert words in line
     assert value.strip('"') in line or value in line
     example = settings.example(next(n for n in Settings.model_fields if to_camel(n) == key))
+    if isinstance(example, list):  # arrays are set element by element (tests/unit/test_settings_examples.py)
+        assert f"pulumi config set --path 'ray-aks:{key}[0]' '{example[0]}'" in line
+        return
     assert f"pulumi config set ray-aks:{key}" in line
     # The example it gives is itself valid.
     shown = example if isinstance(example, str) else __import__("json").dumps(example)

@@ -23,6 +23,9 @@ from pydantic.alias_generators import to_camel
 import versions
 from manifests import names
 
+# The VM size rule (names, GPU families, vCPUs), shared with the policy pack; re-exported.
+from manifests.vm_sizes import RETIRED_VM_SIZES, is_amd_gpu_vm_size, is_gpu_vm_size, parse_vm_size, vm_vcpus
+
 PROJECT = "ray-aks"
 
 # The containers the workload reads from and writes to; fixed so the Kubernetes side can name them.
@@ -47,18 +50,6 @@ GPUS_PER_VM_SIZE = {
     "Standard_NV36ads_A10_v5": 1,
     "Standard_NV72ads_A10_v5": 2,
 }
-
-# Azure's VM size names: Standard_<family><vCPUs>[-<constrained vCPUs>]<features>[_<accelerator>][_v<n>]
-# (learn.microsoft.com/azure/virtual-machines/vm-naming-conventions).
-_VM_SIZE = re.compile(
-    r"^Standard_(?P<family>[A-Z]+)(?P<vcpus>\d+)(-\d+)?(?P<features>[a-z]*)(_(?P<accelerator>[A-Z][A-Za-z0-9]*))?(_v\d+)?$"
-)
-# The GPU families: NC (compute), ND (deep learning), NV (visualisation), with their confidential variants.
-_GPU_FAMILIES = ("NC", "ND", "NV", "NCC")
-
-# NCv3 (V100) sizes were retired on 2025-09-30 (learn.microsoft.com/azure/virtual-machines/sizes/retirement/
-# ncv3-series-retirement): AKS can no longer create nodes of them.
-RETIRED_VM_SIZES = ("Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3")
 
 # Addresses AKS keeps for itself: no pod, service, VNet or subnet range may overlap them
 # (MicrosoftDocs/azure-aks-docs articles/aks/concepts-network-cni-overview.md, configure-kubenet.md).
@@ -91,26 +82,6 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 class SettingsError(ValueError):
     """Bad stack configuration; the message names every bad key, its value and a valid example."""
-
-
-def parse_vm_size(size: str) -> re.Match[str] | None:
-    return _VM_SIZE.match(size)
-
-
-def is_gpu_vm_size(size: str) -> bool:
-    match = parse_vm_size(size)
-    return bool(match) and match["family"] in _GPU_FAMILIES
-
-
-def is_amd_gpu_vm_size(size: str) -> bool:
-    """NVv4 sizes (Standard_NV4as_v4 ... NV32as_v4) carry AMD Radeon Instinct GPUs, not NVIDIA ones."""
-    match = parse_vm_size(size)
-    return bool(match) and match["family"] == "NV" and size.endswith("_v4")
-
-
-def vm_vcpus(size: str) -> int | None:
-    match = parse_vm_size(size)
-    return int(match["vcpus"]) if match else None
 
 
 def _setting(default: Any, description: str, example: Any) -> Any:
@@ -827,11 +798,12 @@ def from_pulumi_config(today: date | None = None) -> Settings:
     """Read and validate the running stack's config; stops the program with one readable message, and
     prints the advisories as warnings of the preview."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config_env
+
+    from pulumi_internals import config_values
 
     today = today or CLOCK()
     try:
-        loaded = parse({**get_config_env(), **CONFIG.get()}, today=today)
+        loaded = parse(config_values(), today=today)
     except SettingsError as err:
         raise pulumi.RunError(str(err)) from None
     for warning in advisories(loaded, today):

@@ -1,12 +1,13 @@
 """Every version the deployment pins, in one place.
 
-Python packages are pinned in requirements.txt; tests/unit/test_versions.py checks that the Ray pin there,
-the Ray images here, the RayCluster's ``rayVersion`` and the workload's Ray all agree.
+Python packages are pinned in pyproject.toml; tests/unit/test_versions.py checks that its Ray pin is the one
+here. The workload imports RAY_VERSION from here (workloads/defaults.py): keep this module free of
+third-party and project imports.
 """
 
 from datetime import date
 
-# Ray: the RayCluster's rayVersion, the image tags below and the workload's `ray` pin must agree.
+# Ray: the RayCluster's rayVersion, the image tags below and the workload's Ray.
 RAY_VERSION = "2.60.0"
 # The images' Python must match the job's: `ray job submit` pickles the driver's functions.
 RAY_PYTHON_TAG = "py311"
@@ -20,7 +21,7 @@ WORKLOAD_REPOSITORY = "ray-aks/workload"
 WORKLOAD_IMAGE = f"{WORKLOAD_REPOSITORY}:{RAY_IMAGE.split(':')[1]}"
 WORKLOAD_GPU_IMAGE = f"{WORKLOAD_REPOSITORY}:{RAY_GPU_IMAGE.split(':')[1]}"
 
-# torch wheels, from PyTorch's own indexes (the version is requirements.txt's torch pin).
+# torch wheels, from PyTorch's own indexes (the version is pyproject.toml's torch pin).
 # CPU image: the CPU build (no CUDA libraries, ~0.2 GB instead of ~2.7 GB).
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # GPU image: CUDA 12.6. AKS installs the NVIDIA driver for `gpuProfile.driver: Install` from its node

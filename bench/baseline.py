@@ -20,12 +20,11 @@ import os
 import time
 
 import numpy as np
+import ray
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
-
-import ray
 from ray import tune
 from ray.tune.schedulers import AsyncHyperBandScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator

@@ -53,7 +53,7 @@ def short_name(gpu_name: str | None = None) -> str:
 
 def describe(gpu_name: str | None) -> dict:
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "name": short_name(gpu_name),
         "hostname": socket.gethostname(),
         "cpu_model": cpu_model(),

@@ -16,8 +16,8 @@ Definitions (docs/bench.md repeats them for readers):
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from workloads import capacity
 

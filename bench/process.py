@@ -1,7 +1,7 @@
 """Run one sweep as a child process and account for its wall time and CPU time.
 
-CPU time: a sampler reads /proc every `SAMPLE_S` and keeps, per process below this one, the last
-user+system time it saw; the sum over every process that lived (driver, Ray's GCS/raylet/agents, the
+CPU time: a sampler reads every process below this one with psutil every `SAMPLE_S` and keeps, per
+process, the last user+system time it saw; the sum over every process that lived (driver, Ray's GCS/raylet/agents, the
 trial workers) is the sweep's CPU time. It misses each process's last interval before exit, so it is a
 lower bound, short by at most `SAMPLE_S` per process (the count is reported). `getrusage(RUSAGE_CHILDREN)`
 would not do: the raylet does not wait for its workers, so their time never reaches us. The benchmark
@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
 import subprocess
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
+import psutil
+
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 SAMPLE_S = 0.1
 # Ray's processes outlive the driver for a moment after ray.shutdown(); past this they are killed.
 REAP_TIMEOUT_S = 60.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -49,36 +49,22 @@ def become_subreaper() -> bool:
         return False
 
 
-def _proc_table() -> dict[int, tuple[int, str, float, str]]:
-    """pid -> (ppid, start ticks, cpu seconds, title) for every readable process."""
+def _process_tree() -> dict[tuple[int, float], tuple[float, str]]:
+    """(pid, start time) -> (user+system seconds, title) for every process below this one, zombies included
+    (an orphan that exited keeps its final CPU time until we reap it)."""
     table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for child in psutil.Process().children(recursive=True):
+        try:
+            with child.oneshot():
+                times, started = child.cpu_times(), child.create_time()
+        except psutil.NoSuchProcess:
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode(errors="replace")
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                title = f.read().split(b"\0", 1)[0].decode(errors="replace")
-        except OSError:
-            continue
-        # The command name (field 2) may hold spaces and parentheses; fields after it are plain.
-        rest = stat[stat.rindex(")") + 2 :].split()
-        ppid, utime, stime, start = int(rest[1]), int(rest[11]), int(rest[12]), rest[19]
-        table[int(entry)] = (ppid, start, (utime + stime) / CLK_TCK, title)
+            title = (child.cmdline() or [child.name()])[0]
+        except psutil.Error:  # a zombie has no command line left
+            title = ""
+        table[(child.pid, started)] = (times.user + times.system, title)
     return table
-
-
-def _descendants(table: dict[int, tuple[int, str, float, str]], root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, *_rest) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 class _CpuSampler(threading.Thread):
@@ -86,7 +72,7 @@ class _CpuSampler(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        self._last: dict[tuple[int, str], tuple[float, bool]] = {}  # (pid, start) -> (cpu, is a worker)
+        self._last: dict[tuple[int, float], tuple[float, bool]] = {}  # (pid, start) -> (cpu, is a worker)
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -94,10 +80,8 @@ class _CpuSampler(threading.Thread):
             self.sample()
 
     def sample(self) -> None:
-        table = _proc_table()
-        for pid in _descendants(table, os.getpid()):
-            _ppid, start, cpu, title = table[pid]
-            self._last[(pid, start)] = (cpu, title.startswith("ray::"))
+        for key, (cpu, title) in _process_tree().items():
+            self._last[key] = (cpu, title.startswith("ray::"))
 
     def stop(self) -> tuple[float, float, int]:
         """Total CPU seconds, those of `ray::` workers, and the number of processes seen."""
@@ -119,10 +103,10 @@ def _reap_descendants(timeout_s: float) -> None:
         if pid:
             continue
         if time.monotonic() > deadline:
-            for child in _descendants(_proc_table(), os.getpid()):
+            for child in psutil.Process().children(recursive=True):
                 try:
-                    os.kill(child, signal.SIGKILL)
-                except ProcessLookupError:
+                    child.kill()
+                except psutil.NoSuchProcess:
                     pass
             deadline = float("inf")
         time.sleep(SAMPLE_S)

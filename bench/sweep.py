@@ -19,13 +19,11 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -417,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = plan_from_args(args, gpu_name)
     info = machine.describe(gpu_name)
     info["load_average_before"] = machine.load_average()
-    info["cpu_accounting"] = (f"/proc sampled every {process.SAMPLE_S} s over the sweep's process tree"
+    info["cpu_accounting"] = (f"psutil samples every {process.SAMPLE_S} s over the sweep's process tree"
                               + ("" if adopted else " (no subreaper: daemons orphaned at exit are missed)"))
     suffix = "-quick" if args.quick else ""
     suffix += "-gpu" if args.gpu else ""

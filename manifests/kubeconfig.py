@@ -8,6 +8,8 @@ kubeconfig running `kubelogin get-token --login devicecode`, which would hang `p
 
 from __future__ import annotations
 
+import itertools
+
 import yaml
 
 # Arguments each login mode keeps from the original exec block (besides --server-id and --login);
@@ -47,4 +49,4 @@ def kubelogin_kubeconfig(kubeconfig: str, login_mode: str) -> str:
 
 
 def _flags(args: list[str]) -> dict[str, str]:
-    return {flag: value for flag, value in zip(args, args[1:]) if flag.startswith("--")}
+    return {flag: value for flag, value in itertools.pairwise(args) if flag.startswith("--")}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import graphviz
+import networkx as nx
 
 from tools.mocks import Recording, Registration
 
@@ -39,18 +40,12 @@ def _fill(resource: Registration) -> str:
 
 
 def _reduce(edges: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Transitive reduction of a DAG given as node → its direct prerequisites."""
-    memo: dict[str, set[str]] = {}
-
-    def reachable(node: str) -> set[str]:
-        if node not in memo:
-            memo[node] = set()
-            for dep in edges.get(node, ()):
-                memo[node] |= {dep} | reachable(dep)
-        return memo[node]
-
-    return {node: {d for d in deps if not any(d in reachable(other) for other in deps if other != d)}
-            for node, deps in edges.items()}
+    """Transitive reduction of a DAG given as node → its direct prerequisites (networkx)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(edges)
+    graph.add_edges_from((node, dep) for node, deps in edges.items() for dep in deps)
+    reduced = nx.transitive_reduction(graph)
+    return {node: set(reduced.successors(node)) for node in edges}
 
 
 def resource_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
@@ -107,4 +102,41 @@ def resource_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
             if resources[dep].type.startswith("pulumi:providers:"):
                 attrs.update(style="dashed")
             graph.edge(ids[anchor(dep)], ids[anchor(urn)], **attrs)
+    return graph
+
+
+def component_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
+    """The program at the component level: each top-level component (or resource) one node, labelled with
+    how many resources it holds, and an edge where something inside one needs something inside another.
+
+    Drawn top to bottom with 14-point labels, so that it stays legible in a README column (about 880 px)."""
+    resources = recording.resources
+
+    def top(urn: str) -> str:
+        chain = [urn, *(a.urn for a in recording.ancestors(resources[urn]))]
+        return chain[-1]
+
+    tops = sorted({top(urn) for urn in resources})
+    held = {t: sum(1 for urn in resources if urn != t and top(urn) == t) for t in tops}
+    needs: dict[str, set[str]] = {t: set() for t in tops}
+    for urn, resource in resources.items():
+        provider = recording.provider_of(resource)
+        for dep in [*resource.dependencies, *([provider.urn] if provider else [])]:
+            if dep in resources and top(dep) != top(urn):
+                needs[top(urn)].add(top(dep))
+    ids = {urn: f"c{i}" for i, urn in enumerate(tops)}
+    graph = graphviz.Digraph("components", graph_attr={
+        "rankdir": "TB", "fontname": "Helvetica", "fontsize": "14", "nodesep": "0.3", "ranksep": "0.35",
+        "label": title, "labelloc": "t"},
+        node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "14"},
+        edge_attr={"color": "#6b7280", "arrowsize": "0.7"})
+    for urn in tops:
+        resource = resources[urn]
+        count = f"{held[urn]} resource{'s' if held[urn] != 1 else ''}"
+        label = f"{resource.name} ({short_type(resource.type)})\\n{count}" if held[urn] else \
+            f"{short_type(resource.type)}\\n{resource.name}"
+        graph.node(ids[urn], label, fillcolor="#f9fafb" if held[urn] else _fill(resource))
+    for urn, deps in sorted(_reduce(needs).items()):
+        for dep in sorted(deps):
+            graph.edge(ids[dep], ids[urn])
     return graph

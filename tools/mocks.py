@@ -31,11 +31,18 @@ import pulumi
 import yaml
 
 import settings
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.settings import ROOT, SETTINGS, get_root_resource
-from pulumi.runtime.stack import Stack, run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi_internals import (
+    ROOT,
+    SETTINGS,
+    Stack,
+    finish_stack,
+    get_root_resource,
+    is_secret,
+    pulumi_mocks,
+    rpc,
+    run_pulumi_func,
+)
+from pulumi_internals import sync_await as _sync_await
 
 from tools import arm_names
 
@@ -319,8 +326,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+_is_secret = is_secret
 
 
 def _plain(value: Any) -> Any:
@@ -395,7 +401,7 @@ def run_program(config: dict[str, str] | None = None, stack: str = "dev", previe
         finally:
             root = get_root_resource()
             if root is not None:
-                root._finish()
+                finish_stack(root)
 
     try:
         _sync_await(run_pulumi_func(program))

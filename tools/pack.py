@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -24,9 +25,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policy import policies
+from pulumi_internals import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 from tools.mocks import Recording, Registration
 
 _MOCK_UNKNOWN = "<unknown>"
@@ -97,6 +98,10 @@ def stack_args(recording: Recording, config: Mapping[str, Any] | None = None) ->
     return StackValidationArgs(list(by_urn.values()), dict(config or {}))
 
 
+async def _awaited(result: Any) -> Any:
+    return await result
+
+
 def _run(policy: Any, args: Any, found: list[Violation], default_urn: str) -> None:
     def report(message: str, urn: str | None = None) -> None:
         found.append(Violation(policy.name, urn or default_urn, message))
@@ -104,7 +109,7 @@ def _run(policy: Any, args: Any, found: list[Violation], default_urn: str) -> No
     try:
         result = policy.validate(args, report)
         if inspect.isawaitable(result):
-            asyncio.run(result)
+            asyncio.run(_awaited(result))
     except UnknownValueError:
         # The analyzer turns this into an advisory "can't run during preview"; ours never raise it.
         found.append(Violation(policy.name, default_urn, "read an unknown value"))

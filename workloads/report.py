@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+
+from workloads.files import publish
 
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "trials.png"
@@ -133,10 +135,7 @@ def summarize(trials: Sequence[TrialRecord], run: RunInfo) -> dict[str, Any]:
 
 def write_json(path: Path, content: dict[str, Any]) -> Path:
     """Write whole-file-or-nothing: a results volume may be read while we write."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    return publish(path, (json.dumps(content, indent=2, sort_keys=False) + "\n").encode())
 
 
 # The band where MNIST trials end and differ: on a 0-1 axis 0.97 and 0.98 are one pixel apart.

@@ -7,8 +7,9 @@ permutation and slices batches from the device tensors.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,7 +48,7 @@ class Hyperparameters:
                 raise ValueError(f"{name} is out of range: {getattr(self, name)!r} (e.g. {example})")
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "Hyperparameters":
+    def from_config(cls, config: Mapping[str, Any]) -> Hyperparameters:
         # Cast by the default's type: searchers may hand back numpy scalars.
         return cls(**{f.name: type(f.default)(config[f.name]) for f in fields(cls) if f.name in config})
 

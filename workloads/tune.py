@@ -23,9 +23,9 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 
 from workloads import capacity, data, defaults, lease, report
 from workloads.sweep import (  # noqa: F401  (re-exported: the CLI's defaults are the sweep's)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -10,9 +11,9 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
-from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy import policies
+from pulumi_internals import unknown_checking_proxy
 
 POLICIES = {p.name: p for p in policies.POLICIES}
 
@@ -31,5 +32,9 @@ def check(policy_name: str, resource_type: str, props: Mapping[str, Any],
                                   f"urn:pulumi:test::ray-aks::{resource_type}::x", "x", options(), None,
                                   dict(config) if config else None)
     messages: list[str] = []
-    policy.validate(args, lambda message, urn=None: messages.append(message))
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    policy.validate(args, report)
     return messages

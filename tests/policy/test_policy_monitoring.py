@@ -4,13 +4,17 @@ the recorded program through it, and the pack serving it."""
 from __future__ import annotations
 
 import pytest
-from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
+from pulumi_internals import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from policy import monitoring as rule
 from policy import policies
+from policy.catalogue import RULES
+from policy.rules.monitoring import OPT_OUT
 from tests.policy.analyzer import options
 from tests.policy.test_policy_pack import analyzer  # noqa: F401 (the pack served as the CLI runs it)
 from tools.pack import evaluate
+
+RULE = next(r for r in RULES if r.name == "aks-monitoring-on")
+PACK = [RULE.policy()]
 
 ON = {
     "azureMonitorProfile": {"metrics": {"enabled": True}},
@@ -22,9 +26,8 @@ ON = {
 
 def check(props: dict, config: dict | None = None) -> list[str]:
     from pulumi_policy import ResourceValidationArgs
-    from pulumi_policy.proxy import unknown_checking_proxy
 
-    [policy] = rule.POLICIES
+    policy = RULE.policy()
     args = ResourceValidationArgs(policies.MANAGED_CLUSTER, unknown_checking_proxy(dict(props)),
                                   "urn:pulumi:test::ray-aks::x::aks", "aks", options(), None, config)
     messages: list[str] = []
@@ -57,26 +60,26 @@ def test_unknown_values_at_preview_pass():
 
 
 def test_the_packs_config_can_turn_the_rule_off_on_purpose():
-    assert check({}, {rule.OPT_OUT: True}) == []
-    assert check({}, {rule.OPT_OUT: False})
+    assert check({}, {OPT_OUT: True}) == []
+    assert check({}, {OPT_OUT: False})
 
 
 def test_other_resource_types_are_not_judged():
-    assert rule.RULE.violations(policies.AGENT_POOL, {}, {}) == []
+    assert RULE.violations(policies.AGENT_POOL, {}, {}) == []
 
 
 def test_the_dev_stack_passes_and_monitoring_off_fails_on_the_cluster_only(dev, record):
-    assert evaluate(dev, pack=rule.POLICIES) == []
+    assert evaluate(dev, pack=PACK) == []
     off = record({"monitoring": False})
-    found = evaluate(off, pack=rule.POLICIES)
+    found = evaluate(off, pack=PACK)
     names = {r.urn: r.name for r in off.resources.values()}
     assert [(v.policy, names[v.urn]) for v in found] == [("aks-monitoring-on", "cluster-aks"),
                                                          ("aks-monitoring-on", "cluster-aks")]
-    assert evaluate(off, {"aks-monitoring-on": {rule.OPT_OUT: True}}, pack=rule.POLICIES) == []
+    assert evaluate(off, {"aks-monitoring-on": {OPT_OUT: True}}, pack=PACK) == []
 
 
 def test_the_whole_pack_passes_the_dev_stack_with_the_monitoring_rule(dev):
-    assert evaluate(dev, pack=policies.POLICIES + rule.POLICIES) == []
+    assert evaluate(dev, pack=policies.POLICIES) == []
 
 
 def test_the_pack_serves_the_monitoring_rule_as_mandatory(analyzer):
@@ -86,4 +89,4 @@ def test_the_pack_serves_the_monitoring_rule_as_mandatory(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     served = {p.name: p for p in info.policies}
     assert served["aks-monitoring-on"].enforcementLevel == proto.MANDATORY
-    assert served["aks-monitoring-on"].configSchema.properties[rule.OPT_OUT]["default"] is False
+    assert served["aks-monitoring-on"].configSchema.properties[OPT_OUT]["default"] is False

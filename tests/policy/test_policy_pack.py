@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import grpc
 import pytest
@@ -15,9 +14,10 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
-from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
-from policy import monitoring, policies
+from policy import policies
+from pulumi_internals import UNKNOWN_NUMBER_VALUE
+from tools import pins
 from tools.mocks import PROJECT_DIR
 
 PACK = PROJECT_DIR / "policy"
@@ -59,7 +59,7 @@ GPU_POOL = {"vmSize": "Standard_NC8as_T4_v3", "mode": "User", "enableAutoScaling
 def test_the_pack_describes_itself_with_every_policy_mandatory(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "ray-aks-baseline"
-    assert [p.name for p in info.policies] == [p.name for p in policies.POLICIES + monitoring.POLICIES]
+    assert [p.name for p in info.policies] == [p.name for p in policies.POLICIES]
     assert {p.enforcementLevel for p in info.policies} == {proto.MANDATORY}
     gpu = next(p for p in info.policies if p.name == "gpu-pool-autoscales-from-zero")
     assert gpu.configSchema.properties["maxNodes"]["default"] == 8
@@ -107,19 +107,15 @@ def test_the_stack_policy_runs_over_the_stack(analyzer, dev):
 
 # --- The pack's files ----------------------------------------------------------------------------------
 
-def _pins(path: Path) -> dict[str, str]:
-    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(), re.MULTILINE))
-
-
-def test_the_pack_pins_the_same_pulumi_versions_as_the_project():
-    pack, project = _pins(PACK / "requirements.txt"), _pins(PROJECT_DIR / "requirements.txt")
-    assert set(pack) == {"pulumi", "pulumi-policy"}
-    assert {name: project[name] for name in pack} == pack
-
-
-def test_the_pack_project_file_names_a_python_runtime_with_its_own_virtualenv():
+def test_the_pack_runs_in_the_projects_virtualenv_with_its_deploy_pins():
+    # One virtualenv, one set of pins: pulumi-policy is in pyproject.toml's deploy group beside pulumi.
     project = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    options = project["runtime"]["options"]
+    program = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["runtime"]["options"]
+    assert project["runtime"]["name"] == "python" and options["toolchain"] == "pip"
+    assert (PACK / options["virtualenv"]).resolve() == (PROJECT_DIR / program["virtualenv"]).resolve()
+    assert {"pulumi", "pulumi-policy"} <= set(pins.pins("deploy"))
+    assert not (PACK / "requirements.txt").exists()
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
 
 

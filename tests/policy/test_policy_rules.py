@@ -3,14 +3,16 @@ unknown-checking proxy): one case that passes, one or more that violate, and unk
 
 from __future__ import annotations
 
-import pytest
-from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
+from typing import Any
 
-import settings
+import pytest
+
+import versions
 from policy import policies as p
+from pulumi_internals import UNKNOWN_ARRAY_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 from tests.policy.analyzer import POLICIES, check
 
-STORAGE = {
+STORAGE: dict[str, Any] = {
     "allowSharedKeyAccess": False, "allowBlobPublicAccess": False, "minimumTlsVersion": "TLS1_2",
     "enableHttpsTrafficOnly": True, "networkRuleSet": {"defaultAction": "Deny", "bypass": "AzureServices"},
     "location": "eastus2", "tags": {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi"},
@@ -35,7 +37,7 @@ GPU_POOL = {"vmSize": "Standard_NC8as_T4_v3", "mode": "User", "enableAutoScaling
 def ray_cluster(head_service_type: str = "ClusterIP", auth: dict | None = None, head_security: dict | None = None,
                 worker_security: dict | None = None) -> dict:
     def template(name: str, security: dict | None) -> dict:
-        container = {"name": name, "image": "rayproject/ray:2.60.0-py311"}
+        container: dict = {"name": name, "image": versions.RAY_IMAGE}
         if security is not None:
             container["securityContext"] = security
         return {"spec": {"containers": [container]}}
@@ -288,12 +290,3 @@ def test_a_literal_set_wrong_is_a_violation_even_beside_unknown_values():
     assert check("storage-account-no-shared-key", p.STORAGE_ACCOUNT, props) == [
         "allowSharedKeyAccess is True; it must be False. Clients, BlobFuse included, authenticate with Entra ID; "
         "an account key is a password that never expires."]
-
-
-# --- The pack's own copies of project rules agree with the project ----------------------------------
-
-@pytest.mark.parametrize("size", [*settings.GPUS_PER_VM_SIZE, "Standard_D8ds_v5", "Standard_D4ds_v5",
-                                  "Standard_E16s_v5", "Standard_NCC40ads_H100_v5", "Standard_ND40rs_v2",
-                                  "Standard_F8s_v2", "Standard_NV6ads_A10_v5", "Standard_M128ms"])
-def test_the_pack_sees_gpu_sizes_as_settings_does(size):
-    assert p.is_gpu_vm_size(size) == settings.is_gpu_vm_size(size)

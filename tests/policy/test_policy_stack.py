@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 
-from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
-
 from policy import policies as p
-from policy.policies import StackResource, blob_volume_identities_hold_data_roles as check
+from policy.policies import StackResource
+from policy.policies import blob_volume_identities_hold_data_roles as check
+from pulumi_internals import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 from tools.pack import evaluate, stack_args
 
 SUB = "/subscriptions/22222222-2222-2222-2222-222222222222"

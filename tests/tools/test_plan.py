@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -9,6 +10,10 @@ import pytest
 import yaml
 
 from tools import plan
+from tools.graph import component_graph
+from tools.mocks import PROJECT_DIR
+
+DOCS = PROJECT_DIR / "docs"
 
 DOT_HINT = "Graphviz's `dot` is not installed here: apt-get install graphviz (CI installs it before the tests)"
 
@@ -63,6 +68,41 @@ def test_the_resource_table_lists_every_resource_and_the_pack_verdict(out, dev):
     rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
     assert len(rows) == len(dev.resources)
     assert "| cluster | `azure-native:containerservice:ManagedCluster` | cluster-aks |" in table
+
+
+def test_a_folder_the_plan_did_not_write_is_never_emptied(tmp_path, capsys):
+    # `--out .` in a checkout must not delete it: only folders an earlier plan wrote (or empty ones) are emptied.
+    mine = tmp_path / "checkout"
+    mine.mkdir()
+    (mine / "README.md").write_text("keep me")
+    assert plan.main(["--out", str(mine)]) == 2
+    assert (mine / "README.md").read_text() == "keep me" and list(mine.iterdir()) == [mine / "README.md"]
+    assert "nothing was deleted" in capsys.readouterr().err
+    with pytest.raises(plan.NotOurFolder):
+        plan.prepare_out(mine)
+
+
+def test_a_folder_an_earlier_plan_wrote_is_emptied_and_an_empty_one_is_used(out, tmp_path):
+    (out / "stale.yaml").write_text("from an older plan")
+    plan.prepare_out(out)
+    assert sorted(p.name for p in out.iterdir()) == [plan.MARKER, "manifests"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    plan.prepare_out(empty)
+    assert (empty / plan.MARKER).is_file()
+
+
+def test_the_readmes_component_picture_is_the_dev_stacks_and_legible_at_githubs_width(dev):
+    # GitHub shows README images at most about 880 px wide: wider pictures shrink, and their labels with them.
+    root = ET.parse(DOCS / "components.svg").getroot()
+    texts = {t.text for t in root.iter() if t.tag.endswith("text")}
+    first_lines = set(re.findall(r'\tc\d+ \[label="([^"\\]*)', component_graph(dev).source))
+    assert len(first_lines) == 9 and first_lines <= texts, \
+        "docs/components.svg is stale: python -m tools.plan, then copy components.svg (CONTRIBUTING.md)"
+    width = float(root.get("width").removesuffix("pt")) * 4 / 3  # SVG pt to CSS px
+    scale = min(1.0, 880 / width)
+    sizes = {float(t.get("font-size")) * 4 / 3 * scale for t in root.iter() if t.tag.endswith("text")}
+    assert sizes and min(sizes) >= 12, sizes
 
 
 def test_without_dot_the_plan_says_how_to_install_it_and_still_writes_the_rest(tmp_path, monkeypatch, capsys, dev):

@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+from tools import pins
 from tools.mocks import PROJECT_DIR
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
@@ -49,7 +50,7 @@ def test_pull_requests_run_the_tests_and_the_offline_plan_and_upload_the_plan():
     preview = load("preview.yml")
     assert "pull_request" in preview["on"]
     commands = "\n".join(s.get("run", "") for s in steps(preview, "test"))
-    assert "pytest -q" in commands and "python -m tools.plan" in commands and "apt-get install" in commands
+    assert "make test" in commands and "python -m tools.plan" in commands and "apt-get install" in commands
     assert step_using(preview, "test", "actions/upload-artifact")["with"]["path"] == "plan/"
 
 
@@ -77,7 +78,7 @@ def test_pulumi_runs_with_the_policy_pack_and_comments_once_per_pull_request():
 
 
 def test_the_pulumi_cli_matches_the_pinned_sdk():
-    pinned = re.search(r"^pulumi==(\S+)", (PROJECT_DIR / "requirements.txt").read_text(), re.MULTILINE)[1]
+    pinned = pins.pins("deploy")["pulumi"]
     assert step_using(load("pulumi.yml"), "pulumi", "pulumi/actions")["with"]["pulumi-version"] == pinned
 
 
@@ -96,12 +97,20 @@ def test_azure_is_reached_by_oidc_without_a_stored_secret():
 
 
 def test_the_program_and_the_pack_are_installed_where_pulumi_looks_for_them():
+    # pulumi.yml installs the deploy group with the Makefile, into the virtualenv Pulumi.yaml and the pack name.
     install = "\n".join(s.get("run", "") for s in steps(load("pulumi.yml"), "pulumi"))
+    assert "make deploy-venv" in install
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    pack = yaml.safe_load((PROJECT_DIR / "policy" / "PulumiPolicy.yaml").read_text())
-    assert f"python -m venv {project['runtime']['options']['virtualenv']}" in install
-    assert f"python -m venv policy/{pack['runtime']['options']['virtualenv']}" in install
-    assert "-r requirements.txt" in install and "-r policy/requirements.txt" in install
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert re.search(r"^VENV := (\S+)$", makefile, re.MULTILINE)[1] == project["runtime"]["options"]["virtualenv"]
+    assert re.search(r"^\$\(DEPLOY_READY\):.*\n\t\$\(PIP\) install -c constraints.txt --group deploy$", makefile,
+                     re.MULTILINE)
+
+
+def test_pull_requests_are_linted_and_tested_with_the_readmes_command_and_torchs_cpu_build():
+    run = [s.get("run", "") for s in steps(load("preview.yml"), "test")]
+    assert "make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu" in run
+    assert run.index("make lint") < run.index("make test")
 
 
 def test_up_and_destroy_are_started_by_hand_and_never_overlap_or_get_cancelled():

@@ -98,7 +98,7 @@ def test_a_directory_without_mnist_files_is_reported_with_the_names_looked_for(t
 
 def test_download_fails_clearly_when_no_mirror_is_reachable(tmp_path):
     # Port 9 on loopback (discard) refuses connections: the same failure as being offline.
-    with pytest.raises(data.DataError, match="offline.*--from DIR.*--offline"):
+    with pytest.raises(data.DataError, match=r"offline.*--from DIR.*--offline"):
         data.download_idx(tmp_path, mirrors=("http://127.0.0.1:9/",), timeout=2)
 
 
@@ -169,7 +169,7 @@ def test_a_corrupt_or_truncated_packed_file_is_rejected_naming_the_file(packed, 
 
 
 def test_a_missing_split_points_at_the_prepare_command(tmp_path):
-    with pytest.raises(data.DataError, match="workloads.data prepare"):
+    with pytest.raises(data.DataError, match=r"workloads\.data prepare"):
         data.load_split(tmp_path, "val")
 
 
@@ -274,3 +274,32 @@ def test_the_prepare_command_rejects_a_missing_idx_dir(tmp_path, capsys):
 def test_the_prepare_command_takes_one_source_only(tmp_path):
     with pytest.raises(SystemExit):
         data.main(["prepare", "--data-dir", str(tmp_path), "--offline", "--download"])
+
+
+# --- Module boundaries and the one atomic write ----------------------------------------------------------
+
+def test_every_writer_of_a_results_or_data_file_publishes_it_whole_and_flushed(tmp_path, monkeypatch):
+    # One helper for packed splits and summary.json: a unique temporary name, fsync, then rename.
+    from workloads import files, report
+
+    synced = []
+    real_fsync = files.os.fsync
+    monkeypatch.setattr(files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    report.write_json(tmp_path / "summary.json", {"a": 1})
+    data.publish(tmp_path / "x.pack", b"x")
+    assert len(synced) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "x.pack"]
+
+
+def test_the_data_package_splits_format_codec_source_and_cache_without_cycles():
+    # pack_format and idx need nothing of the cache or the CLI; the CLI module re-exports what others use.
+    import ast
+
+    folder = Path(data.__file__).parent
+    imports = {name: {node.module for node in ast.walk(ast.parse((folder / f"{name}.py").read_text()))
+                      if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workloads")}
+               for name in ("files", "pack_format", "idx", "sources")}
+    assert imports["files"] == imports["pack_format"] == set()
+    assert imports["idx"] == {"workloads.pack_format"}
+    assert "workloads.data" not in set().union(*imports.values())
+    assert all(hasattr(data, name) for name in data.__all__)

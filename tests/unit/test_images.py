@@ -12,11 +12,12 @@ import pytest
 import versions
 from images import pins
 from manifests import registry
+from tools import pins as project_pins
 from tools.mocks import PROJECT_DIR
 from workloads import mnist_source
 
 DOCKERFILE = (PROJECT_DIR / "images" / "Dockerfile").read_text()
-REQUIREMENTS = (PROJECT_DIR / "requirements.txt").read_text()
+REQUIREMENTS = (PROJECT_DIR / "images" / "requirements.txt").read_text()
 LOGIN = "rayaksdev1234abcd.azurecr.io"
 
 
@@ -29,10 +30,13 @@ def build_args(words: list[str]) -> dict[str, str]:
     return dict(words[i + 1].split("=", 1) for i, word in enumerate(words) if word == "--build-arg")
 
 
+def test_the_images_pin_file_is_pyprojects_job_group_as_make_lock_writes_it():
+    assert project_pins.main(["image-requirements", "--check"]) == 0
+
+
 def test_the_images_install_exactly_the_projects_pins_of_every_package_the_workload_imports():
-    required = pins.read_pins(REQUIREMENTS)
     installed = dict(line.split("==") for line in pins.workload_pins(REQUIREMENTS))
-    assert installed == {name: required[name] for name in pins.WORKLOAD_PACKAGES}
+    assert installed == {name: project_pins.pins("job")[name] for name in pins.WORKLOAD_PACKAGES}
     imported = set()
     for source in (PROJECT_DIR / "workloads").glob("*.py"):
         imported |= set(re.findall(r"^\s*(?:import|from) (\w+)", source.read_text(), re.MULTILINE))

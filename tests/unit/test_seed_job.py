@@ -125,8 +125,8 @@ def test_the_published_files_are_the_full_mnist():
                                                     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     assert mnist_source.SPLIT_SIZES == {"train": 60_000, "val": 10_000}
     # data.download_idx reads the same mirrors and checksums: one declaration.
-    assert data.MNIST_MIRRORS is mnist_source.MIRRORS
-    assert data.MNIST_MD5 == {f.name: f.md5 for f in mnist_source.FILES}
+    assert sources.MNIST_MIRRORS is mnist_source.MIRRORS
+    assert sources.MNIST_MD5 == {f.name: f.md5 for f in mnist_source.FILES}
 
 
 def test_the_seed_command_parses_as_the_module_cli(tmp_path, capsys):

@@ -1,43 +1,63 @@
-"""Every pin agrees: Ray in requirements.txt, versions.py, the images, settings and the workload."""
+"""Pins: every Python package pinned once in pyproject.toml, Ray's version once in versions.py."""
 
 import re
+import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 import ray
+from packaging.specifiers import SpecifierSet
 
 import settings
 import versions
 from tests.schemas import crd
+from tools import pins
 from tools.mocks import PROJECT_DIR
 from workloads import defaults
 
-
-def requirement_pins() -> dict[str, str]:
-    pins = {}
-    for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[a-z,]+\])?==([^\s#]+)", line.strip())
-        if match:
-            pins[match[1].lower()] = match[3]
-    return pins
+GROUPS = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["dependency-groups"]
 
 
-def test_every_python_requirement_is_pinned_exactly():
-    lines = [line.strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
-    packages = [line for line in lines if line and not line.startswith("#")]
-    assert packages and all("==" in line for line in packages), packages
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_every_python_requirement_is_pinned_exactly(group):
+    assert pins.pins(group)  # raises on any requirement that is not name==version
 
 
-def test_ray_is_the_same_version_everywhere():
-    assert requirement_pins()["ray"] == versions.RAY_VERSION == defaults.RAY_VERSION == ray.__version__
+@pytest.mark.parametrize("requirement", ["ray>=2.60", "ray", "ray==2.60.0,!=2.61"])
+def test_a_requirement_that_is_not_one_exact_pin_is_refused(requirement):
+    with pytest.raises(ValueError, match="not pinned exactly"):
+        pins.pins("g", {"g": [requirement]})
+
+
+def test_every_package_is_pinned_in_one_group_only():
+    direct = [pins.canonicalize_name(r.name) for name in GROUPS for r in
+              (pins.Requirement(e) for e in GROUPS[name] if isinstance(e, str))]
+    assert sorted(direct) == sorted(set(direct))
+
+
+def test_the_lock_holds_every_pin_of_pyproject():
+    # constraints.txt is generated from pyproject.toml (`make lock`); a pin changed without re-locking fails here.
+    locked = dict(re.findall(r"^([a-z0-9-]+)==([^\s;]+)", (PROJECT_DIR / "constraints.txt").read_text(), re.MULTILINE))
+    wanted = pins.pins("dev")
+    assert {name: locked.get(name) for name in wanted} == wanted
+
+
+def test_ray_is_pinned_in_pyproject_at_the_version_the_cluster_runs():
+    # pip reads pyproject.toml, not Python: its Ray pin is the one value here that can't import versions.py.
+    assert pins.pins("workload")["ray"] == versions.RAY_VERSION == ray.__version__
+    assert defaults.RAY_VERSION is versions.RAY_VERSION
     for image in (versions.RAY_IMAGE, versions.RAY_GPU_IMAGE, versions.WORKLOAD_IMAGE, versions.WORKLOAD_GPU_IMAGE):
         assert image.split(":")[1].startswith(f"{versions.RAY_VERSION}-"), image
 
 
-def test_the_images_python_matches_the_one_jobs_are_submitted_from():
-    # `ray job submit` pickles driver code: the cluster's Python must be the project's.
-    import sys
-
-    assert versions.RAY_PYTHON_TAG == f"py{sys.version_info.major}{sys.version_info.minor}"
+def test_the_images_python_is_the_projects_python():
+    # `ray job submit` pickles driver code: the cluster's Python must be the one the project runs on.
+    tag = versions.RAY_PYTHON_TAG
+    assert tag == f"py{sys.version_info.major}{sys.version_info.minor}"
+    python = f"{tag[2]}.{tag[3:]}"
+    required = SpecifierSet(tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["requires-python"])
+    assert required.contains(f"{python}.0") and not required.contains(f"{tag[2]}.{int(tag[3:]) + 1}.0")
 
 
 def test_the_settings_defaults_are_the_pinned_versions():

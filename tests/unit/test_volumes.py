@@ -13,8 +13,14 @@ from hypothesis import strategies as st
 import versions
 from manifests import volumes
 from manifests.volumes import (
-    BLOCK_POOL_MB, BLOCK_PREFETCH, BLOCK_SIZE_MB, blob_volumes, persistent_volume, persistent_volume_claim,
-    storage_class, volume_handle,
+    BLOCK_POOL_MB,
+    BLOCK_PREFETCH,
+    BLOCK_SIZE_MB,
+    blob_volumes,
+    persistent_volume,
+    persistent_volume_claim,
+    storage_class,
+    volume_handle,
 )
 from settings import DATASETS_CONTAINER, EXAMPLE_PUBLIC_CIDR, RESULTS_CONTAINER, parse
 

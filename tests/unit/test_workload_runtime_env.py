@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 from pathlib import Path
 
 import yaml
+from ray.runtime_env import RuntimeEnv
+
+from tools import pins
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME_ENV = yaml.safe_load((REPO / "workloads" / "runtime_env.yaml").read_text())
@@ -14,6 +19,30 @@ def test_a_job_downloads_no_package_at_start():
     # The images hold every pinned package (images/Dockerfile); a pip/conda/uv entry here would make every
     # node install at job start, GPU wheels on the CPU-only head included.
     assert not {"pip", "conda", "uv", "py_executable", "image_uri", "container"} & RUNTIME_ENV.keys()
+
+
+def _excluded(relative: str) -> bool:
+    return any(fnmatch.fnmatch(f"/{relative}", pattern.rstrip("/") + ("/*" if pattern.endswith("/") else ""))
+               or fnmatch.fnmatch(f"/{relative}", "*/" + pattern.rstrip("/").lstrip("/") + "/*")
+               for pattern in RUNTIME_ENV["excludes"])
+
+
+def test_every_module_the_workload_imports_is_uploaded_with_the_job():
+    # On the cluster only what --working-dir uploads is importable besides the image's packages.
+    local = {path.stem for path in REPO.glob("*.py")} | {path.parent.name for path in REPO.glob("*/__init__.py")}
+    imported = set()
+    for source in (REPO / "workloads").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    needed = imported & local
+    assert "versions" in needed and "workloads" in needed
+    for module in needed:
+        path = f"{module}.py" if (REPO / f"{module}.py").is_file() else f"{module}/__init__.py"
+        assert not _excluded(path), f"{path} is imported by workloads/ but excluded from the job's upload"
+    assert _excluded("tools/mocks.py") and _excluded("tests/unit/x.py")  # the matcher itself
 
 
 def test_uploads_leave_out_environments_data_results_and_the_infrastructure():

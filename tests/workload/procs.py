@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,29 +40,14 @@ def workload_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _parents() -> dict[int, int]:
-    """pid -> parent pid for every process (Linux /proc; psutil is not a project dependency)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            # The command name (field 2) may hold spaces; fields after its closing parenthesis do not.
-            table[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return table
-
-
 def descendants(pid: int) -> set[int]:
-    parents, found, frontier = _parents(), set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
+    try:
+        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
 
 
-def kill_tree(proc: subprocess.Popen, known: set[int] = frozenset()) -> None:
+def kill_tree(proc: subprocess.Popen, known: frozenset[int] | set[int] = frozenset()) -> None:
     """SIGKILL `proc`, every process below it and `known` (descendants recorded earlier, maybe orphaned)."""
     victims = descendants(proc.pid) | set(known)
     proc.kill()

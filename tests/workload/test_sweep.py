@@ -52,7 +52,7 @@ def test_every_report_carries_the_metrics_the_benchmark_reads(finished_sweep):
     _, trials, _, _ = finished_sweep
     for trial in trials:
         rows = reports(Path(trial.path))
-        assert rows and all(REPORTED <= row.keys() for row in rows)
+        assert rows and all(row.keys() >= REPORTED for row in rows)
         assert [row["epoch"] for row in rows] == list(range(1, len(rows) + 1))
         assert all(0.0 <= row["val_accuracy"] <= 1.0 for row in rows)
         compute = [row["compute_seconds"] for row in rows]
@@ -76,7 +76,7 @@ def test_trials_reuse_the_two_worker_processes(finished_sweep):
 
 
 def test_the_summary_lists_every_trial_with_its_status_and_accuracies(finished_sweep):
-    _, trials, summary, plot = finished_sweep
+    _, _, summary, plot = finished_sweep
     assert summary["num_trials"] == len(summary["trials"]) == 3
     for row in summary["trials"]:
         assert row["status"] in {report.COMPLETED, report.STOPPED_EARLY}

@@ -1,0 +1,33 @@
+"""bench/process.py: a sweep's CPU time counts every process below it, grandchildren and orphans included."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from tools.mocks import PROJECT_DIR
+
+# In a fresh interpreter: becoming a subreaper and reaping every descendant must not touch pytest's own.
+SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    from bench import process
+
+    burn = "import time; t = time.process_time(); exec('while time.process_time() - t < 0.6: pass')"
+    spawn = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {burn!r}])"
+    adopted = process.become_subreaper()
+    run = process.run_measured([sys.executable, "-c", spawn], env=dict(os.environ), cwd=".", timeout_s=60)
+    print(json.dumps({"adopted": adopted, "rc": run.returncode, "cpu": run.cpu_seconds, "n": run.processes}))
+""")
+
+
+def test_the_cpu_time_of_a_grandchild_that_outlives_its_parent_is_counted():
+    # The parent starts a grandchild and exits at once: the grandchild, orphaned, burns 0.6 s of CPU.
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    assert run["rc"] == 0 and run["n"] >= 2
+    if run["adopted"]:  # Linux: the orphan stays below the sampler until it is reaped
+        assert run["cpu"] >= 0.5

@@ -57,7 +57,7 @@ def _process_tree() -> dict[tuple[int, float], tuple[float, str]]:
         try:
             with child.oneshot():
                 times, started = child.cpu_times(), child.create_time()
-        except psutil.NoSuchProcess:
+        except psutil.Error:  # gone already, or not ours to read
             continue
         try:
             title = (child.cmdline() or [child.name()])[0]

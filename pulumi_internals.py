@@ -42,10 +42,17 @@ from pulumi_policy.proxy import (
 CHECKED_WITH = {"pulumi": "3.272.0", "pulumi-policy": "1.21.0"}
 
 # Every sentinel pulumi-policy puts where a property is unknown during preview.
-POLICY_UNKNOWNS = frozenset({
-    UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE, UNKNOWN_OBJECT_VALUE,
-})
+POLICY_UNKNOWNS = frozenset(
+    {
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+    }
+)
 
 
 def config_values() -> dict[str, str]:
@@ -73,8 +80,24 @@ def finish_stack(root: Any) -> None:
 
 
 __all__ = [
-    "CHECKED_WITH", "POLICY_UNKNOWNS", "ROOT", "SETTINGS", "UNKNOWN_ARRAY_VALUE", "UNKNOWN_NUMBER_VALUE",
-    "UNKNOWN_OBJECT_VALUE", "UNKNOWN_STRING_VALUE", "Stack", "UnknownValueError", "config_values",
-    "finish_stack", "get_root_resource", "is_secret", "pulumi_mocks", "rpc", "run_pulumi_func", "sync_await",
-    "unknown_checking_proxy", "unproxied",
+    "CHECKED_WITH",
+    "POLICY_UNKNOWNS",
+    "ROOT",
+    "SETTINGS",
+    "UNKNOWN_ARRAY_VALUE",
+    "UNKNOWN_NUMBER_VALUE",
+    "UNKNOWN_OBJECT_VALUE",
+    "UNKNOWN_STRING_VALUE",
+    "Stack",
+    "UnknownValueError",
+    "config_values",
+    "finish_stack",
+    "get_root_resource",
+    "is_secret",
+    "pulumi_mocks",
+    "rpc",
+    "run_pulumi_func",
+    "sync_await",
+    "unknown_checking_proxy",
+    "unproxied",
 ]

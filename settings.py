@@ -14,8 +14,9 @@ import ipaddress
 import json
 import re
 import warnings
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -53,8 +54,9 @@ GPUS_PER_VM_SIZE = {
 
 # Addresses AKS keeps for itself: no pod, service, VNet or subnet range may overlap them
 # (MicrosoftDocs/azure-aks-docs articles/aks/concepts-network-cni-overview.md, configure-kubenet.md).
-AKS_RESERVED_RANGES = [ipaddress.IPv4Network(n) for n in
-                       ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")]
+AKS_RESERVED_RANGES = [
+    ipaddress.IPv4Network(n) for n in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")
+]
 # Ranges no machine running `pulumi` or kubectl can come from, as the API server sees it: documentation
 # (RFC 5737), private (RFC 1918), shared (RFC 6598), loopback, link-local, "this network", benchmarking
 # (RFC 2544), multicast and reserved. An allow-list of only these lets the cluster be created and then
@@ -73,8 +75,10 @@ MAX_AUTHORIZED_RANGES = 200
 EXAMPLE_PUBLIC_CIDR = "20.37.0.1/32"
 
 # Ranges Azure storage IP rules refuse (learn.microsoft.com/azure/storage/common/storage-network-security).
-_NON_PUBLIC = [ipaddress.IPv4Network(n) for n in
-               ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16")]
+_NON_PUBLIC = [
+    ipaddress.IPv4Network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16")
+]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -114,7 +118,8 @@ class Settings(BaseModel):
         [], "Availability zones of the node pools; empty for regions or sizes without zones.", ["1", "2", "3"]
     )
     extra_tags: list[str] = _setting(
-        [], "Tags added to every Azure resource, as key=value (project, stack and managed-by are always set).",
+        [],
+        "Tags added to every Azure resource, as key=value (project, stack and managed-by are always set).",
         ["owner=ml-platform"],
     )
 
@@ -128,17 +133,20 @@ class Settings(BaseModel):
     pod_cidr: str = _setting(
         "192.168.0.0/16",
         "Overlay pod CIDR; must not overlap the VNet or the service CIDR. Changing it replaces the cluster.",
-        "192.168.0.0/16"
+        "192.168.0.0/16",
     )
     service_cidr: str = _setting(
         "172.16.0.0/16",
         "Kubernetes service CIDR (smaller than a /12); must not overlap the VNet or the pod CIDR. Changing it "
-        "replaces the cluster.", "172.16.0.0/16"
+        "replaces the cluster.",
+        "172.16.0.0/16",
     )
     dns_service_ip: str = _setting(
-        "172.16.0.10", "Cluster DNS address, inside serviceCidr. Changing it replaces the cluster.", "172.16.0.10")
+        "172.16.0.10", "Cluster DNS address, inside serviceCidr. Changing it replaces the cluster.", "172.16.0.10"
+    )
     network_policy: Literal["cilium", "calico", "azure"] = _setting(
-        "cilium", "Network policy engine enforcing Kubernetes NetworkPolicies (cilium: Azure CNI powered by Cilium). "
+        "cilium",
+        "Network policy engine enforcing Kubernetes NetworkPolicies (cilium: Azure CNI powered by Cilium). "
         "Changing it replaces the cluster.",
         "calico",
     )
@@ -152,24 +160,28 @@ class Settings(BaseModel):
         [EXAMPLE_PUBLIC_CIDR],
     )
     admin_group_object_ids: list[str] = _setting(
-        [], "Entra ID groups that administer the cluster (Azure Kubernetes Service RBAC Cluster Admin on the "
+        [],
+        "Entra ID groups that administer the cluster (Azure Kubernetes Service RBAC Cluster Admin on the "
         "cluster's resource group, granted before the cluster exists): the recommended way to give people and "
         "CI cluster admin.",
         ["00000000-0000-0000-0000-000000000000"],
     )
     deployer_principal_type: Literal["User", "ServicePrincipal", "None"] = _setting(
-        "User", "What kind of identity runs `pulumi up` (ServicePrincipal for CI and managed identities), so it "
+        "User",
+        "What kind of identity runs `pulumi up` (ServicePrincipal for CI and managed identities), so it "
         "gets cluster admin; None: no grant of its own (it administers through adminGroupObjectIds). Each "
         "identity's grant is kept when another one runs `pulumi up`. One of: User, ServicePrincipal, None.",
         "ServicePrincipal",
     )
     cluster_sku_tier: Literal["Free", "Standard", "Premium"] = _setting(
-        "Standard", "AKS pricing tier: Standard has the uptime SLA and scales the control plane; Free suits dev "
+        "Standard",
+        "AKS pricing tier: Standard has the uptime SLA and scales the control plane; Free suits dev "
         "clusters; Premium adds long-term support. One of: Free, Standard, Premium.",
         "Free",
     )
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi"] = _setting(
-        "azurecli", "How the Kubernetes provider logs in through kubelogin (workloadidentity in CI).",
+        "azurecli",
+        "How the Kubernetes provider logs in through kubelogin (workloadidentity in CI).",
         "workloadidentity",
     )
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = _setting(
@@ -179,31 +191,47 @@ class Settings(BaseModel):
         "NodeImage", "AKS node OS upgrade channel (NodeImage with upgradeChannel node-image).", "SecurityPatch"
     )
     maintenance_day: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = _setting(
-        "Sunday", "Weekday of the weekly maintenance window: AKS upgrades the cluster and node images only then "
-        "(a node-image upgrade drains the nodes, Ray head included).", "Saturday",
+        "Sunday",
+        "Weekday of the weekly maintenance window: AKS upgrades the cluster and node images only then "
+        "(a node-image upgrade drains the nodes, Ray head included).",
+        "Saturday",
     )
     maintenance_start_hour: int = Field(
-        default=2, ge=0, le=23, description="Hour (UTC, 0-23) the weekly maintenance window starts.",
+        default=2,
+        ge=0,
+        le=23,
+        description="Hour (UTC, 0-23) the weekly maintenance window starts.",
         json_schema_extra={"example": 22},
     )
     maintenance_duration_hours: int = Field(
-        default=4, ge=4, le=24, description="Length of the weekly maintenance window in hours (AKS: 4 to 24).",
+        default=4,
+        ge=4,
+        le=24,
+        description="Length of the weekly maintenance window in hours (AKS: 4 to 24).",
         json_schema_extra={"example": 6},
     )
 
     # --- Node pools ------------------------------------------------------------------------------------
     system_vm_size: str = _setting(
-        "Standard_D4ds_v5", "VM size of the system pool (4 vCPUs or more, no B series); fixed once the cluster "
-        "exists.", "Standard_D4ds_v5")
+        "Standard_D4ds_v5",
+        "VM size of the system pool (4 vCPUs or more, no B series); fixed once the cluster exists.",
+        "Standard_D4ds_v5",
+    )
     system_node_count: int = Field(
-        default=2, ge=1, le=10,
+        default=2,
+        ge=1,
+        le=10,
         description="Nodes in the system pool: AKS wants at least 2 for production; 1 is accepted with a warning.",
         json_schema_extra={"example": 2},
     )
-    cpu_vm_size: str = _setting("Standard_D8ds_v5", "VM size of the CPU user pool (Ray head, CPU workers).",
-                                "Standard_D16ds_v5")
+    cpu_vm_size: str = _setting(
+        "Standard_D8ds_v5", "VM size of the CPU user pool (Ray head, CPU workers).", "Standard_D16ds_v5"
+    )
     cpu_min_count: int = Field(
-        default=1, ge=1, le=100, description="Minimum nodes of the CPU pool (the Ray head and operator live there).",
+        default=1,
+        ge=1,
+        le=100,
+        description="Minimum nodes of the CPU pool (the Ray head and operator live there).",
         json_schema_extra={"example": 1},
     )
     cpu_max_count: int = Field(
@@ -216,7 +244,10 @@ class Settings(BaseModel):
         default=1, ge=1, le=16, description="GPUs in one node of gpuVmSize.", json_schema_extra={"example": 1}
     )
     gpu_min_count: int = Field(
-        default=0, ge=0, le=100, description="Minimum GPU nodes; 0 lets the pool scale to zero when idle.",
+        default=0,
+        ge=0,
+        le=100,
+        description="Minimum GPU nodes; 0 lets the pool scale to zero when idle.",
         json_schema_extra={"example": 0},
     )
     gpu_max_count: int = Field(
@@ -226,26 +257,34 @@ class Settings(BaseModel):
 
     # --- Blob storage ----------------------------------------------------------------------------------
     storage_account_name: str = _setting(
-        "", "Storage account name (3-24 lowercase letters and digits, globally unique); empty: generated.",
+        "",
+        "Storage account name (3-24 lowercase letters and digits, globally unique); empty: generated.",
         "rayaksdata042",
     )
     storage_sku: Literal[
         "Premium_LRS", "Premium_ZRS", "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS"
     ] = _setting(
-        "Premium_LRS", "Storage SKU; Premium_* is a BlockBlobStorage account (low latency for BlobFuse). Standard_* "
+        "Premium_LRS",
+        "Storage SKU; Premium_* is a BlockBlobStorage account (low latency for BlobFuse). Standard_* "
         "<-> Premium_* needs a new account: refused while retainData protects it.",
         "Standard_ZRS",
     )
     soft_delete_days: int = Field(
-        default=7, ge=1, le=365, description="Days deleted blobs and containers are kept.",
+        default=7,
+        ge=1,
+        le=365,
+        description="Days deleted blobs and containers are kept.",
         json_schema_extra={"example": 14},
     )
     retain_data: bool = _setting(
-        True, "Protect the storage account, its containers and their resource group, and keep them when the "
-        "stack is destroyed (pulumi destroy --exclude-protected).", True
+        True,
+        "Protect the storage account, its containers and their resource group, and keep them when the "
+        "stack is destroyed (pulumi destroy --exclude-protected).",
+        True,
     )
     storage_allowed_ip_ranges: list[str] = _setting(
-        [], "Public IPs or CIDRs (up to /30) allowed to reach the storage account besides the node subnet.",
+        [],
+        "Public IPs or CIDRs (up to /30) allowed to reach the storage account besides the node subnet.",
         ["203.0.113.0/24"],
     )
     adopt_storage_account: str = _setting(
@@ -259,96 +298,142 @@ class Settings(BaseModel):
     # --- Ray -------------------------------------------------------------------------------------------
     ray_namespace: str = _setting("ray", "Kubernetes namespace of the Ray cluster.", "ray")
     ray_service_account: str = _setting(
-        "ray-workload", "Service account of the Ray head (federated with the managed identity; the autoscaler's "
-        "Role is bound to it).", "ray-workload"
+        "ray-workload",
+        "Service account of the Ray head (federated with the managed identity; the autoscaler's Role is bound to it).",
+        "ray-workload",
     )
     ray_worker_service_account: str = _setting(
-        "ray-worker", "Service account of the Ray workers: federated with the same managed identity, no "
-        "Kubernetes API token (only the head's autoscaler may change the cluster).", "ray-worker"
+        "ray-worker",
+        "Service account of the Ray workers: federated with the same managed identity, no "
+        "Kubernetes API token (only the head's autoscaler may change the cluster).",
+        "ray-worker",
     )
     ray_cluster_name: str = _setting("ray-tune", "Name of the RayCluster resource.", "ray-tune")
     ray_image: str = _setting(
         versions.WORKLOAD_IMAGE,
         "Image of the Ray head, CPU workers and the data seed job: repository:tag in the stack's registry "
-        "(built by the imageBuildCommand output); tag = Ray version.", versions.WORKLOAD_IMAGE)
+        "(built by the imageBuildCommand output); tag = Ray version.",
+        versions.WORKLOAD_IMAGE,
+    )
     ray_gpu_image: str = _setting(
         versions.WORKLOAD_GPU_IMAGE,
         "Image of the GPU workers: repository:tag in the stack's registry; tag = Ray version.",
-        versions.WORKLOAD_GPU_IMAGE)
+        versions.WORKLOAD_GPU_IMAGE,
+    )
     ray_head_cpus: int = Field(
-        default=2, ge=1, le=64, description="CPU request and limit of the Ray head (it runs no tasks).",
+        default=2,
+        ge=1,
+        le=64,
+        description="CPU request and limit of the Ray head (it runs no tasks).",
         json_schema_extra={"example": 2},
     )
     ray_head_memory_gi: int = Field(
         default=8, ge=2, le=512, description="Memory (GiB) of the Ray head.", json_schema_extra={"example": 8}
     )
     cpu_worker_cpus: int = Field(
-        default=6, ge=1, le=256, description="CPUs of one CPU worker pod (one per node; leave room for daemons).",
+        default=6,
+        ge=1,
+        le=256,
+        description="CPUs of one CPU worker pod (one per node; leave room for daemons).",
         json_schema_extra={"example": 6},
     )
     cpu_worker_memory_gi: int = Field(
         default=24, ge=1, le=4096, description="Memory (GiB) of one CPU worker pod.", json_schema_extra={"example": 24}
     )
     gpu_worker_cpus: int = Field(
-        default=20, ge=1, le=256, description="CPUs of one GPU worker pod (one per GPU node).",
+        default=20,
+        ge=1,
+        le=256,
+        description="CPUs of one GPU worker pod (one per GPU node).",
         json_schema_extra={"example": 20},
     )
     gpu_worker_memory_gi: int = Field(
-        default=160, ge=1, le=4096, description="Memory (GiB) of one GPU worker pod.",
+        default=160,
+        ge=1,
+        le=4096,
+        description="Memory (GiB) of one GPU worker pod.",
         json_schema_extra={"example": 160},
     )
     autoscaler_idle_timeout_seconds: int = Field(
-        default=300, ge=30, le=86400, description="Seconds an idle Ray worker lives before the autoscaler removes it.",
+        default=300,
+        ge=30,
+        le=86400,
+        description="Seconds an idle Ray worker lives before the autoscaler removes it.",
         json_schema_extra={"example": 600},
     )
-    datasets_mount_path: str = _setting("/mnt/datasets", "Where the datasets container is mounted in Ray pods.",
-                                        "/mnt/datasets")
-    results_mount_path: str = _setting("/mnt/results", "Where the results container is mounted in Ray pods.",
-                                       "/mnt/results")
+    datasets_mount_path: str = _setting(
+        "/mnt/datasets", "Where the datasets container is mounted in Ray pods.", "/mnt/datasets"
+    )
+    results_mount_path: str = _setting(
+        "/mnt/results", "Where the results container is mounted in Ray pods.", "/mnt/results"
+    )
 
     # --- Monitoring ------------------------------------------------------------------------------------
     monitoring: bool = _setting(
-        True, "Azure Monitor managed Prometheus, Container Insights, Managed Grafana with Ray's and a GPU "
-        "dashboard, the DCGM exporter and alert rules; false leaves all of it out.", True,
+        True,
+        "Azure Monitor managed Prometheus, Container Insights, Managed Grafana with Ray's and a GPU "
+        "dashboard, the DCGM exporter and alert rules; false leaves all of it out.",
+        True,
     )
     log_retention_days: int = Field(
-        default=30, ge=30, le=730,
+        default=30,
+        ge=30,
+        le=730,
         description="Days the Log Analytics workspace keeps container logs, events and syslog (30 to 730).",
         json_schema_extra={"example": 90},
     )
     grafana_admin_group_object_ids: list[str] = _setting(
-        [], "Entra ID group object ids that get the Grafana Admin role on the Managed Grafana instance.",
+        [],
+        "Entra ID group object ids that get the Grafana Admin role on the Managed Grafana instance.",
         ["00000000-0000-0000-0000-000000000000"],
     )
     grafana_viewer_group_object_ids: list[str] = _setting(
-        [], "Entra ID group object ids that get the Grafana Viewer role on the Managed Grafana instance.",
+        [],
+        "Entra ID group object ids that get the Grafana Viewer role on the Managed Grafana instance.",
         ["00000000-0000-0000-0000-000000000000"],
     )
 
     # --- Registry and sweep ----------------------------------------------------------------------------
     registry_name: str = _setting(
-        "", "Container registry name (5-50 letters and digits, globally unique); empty: derived from the "
-        "project, stack and subscription.", "rayaksdev042")
+        "",
+        "Container registry name (5-50 letters and digits, globally unique); empty: derived from the "
+        "project, stack and subscription.",
+        "rayaksdev042",
+    )
     registry_sku: Literal["Basic", "Standard", "Premium"] = _setting(
-        "Standard", "Container registry SKU (Standard: 100 GiB, room for both workload images).", "Premium")
+        "Standard", "Container registry SKU (Standard: 100 GiB, room for both workload images).", "Premium"
+    )
     sweep_on_up: bool = _setting(
-        False, "Run the sweep as a KubeRay RayJob during `pulumi up` and wait for it to end (off: submit it "
-        "yourself with the jobSubmitCommand output).", True)
+        False,
+        "Run the sweep as a KubeRay RayJob during `pulumi up` and wait for it to end (off: submit it "
+        "yourself with the jobSubmitCommand output).",
+        True,
+    )
     sweep_args: list[str] = _setting(
-        ["--name", "mnist-sweep"], "Flags of `python -m workloads.tune` for the declarative sweep "
+        ["--name", "mnist-sweep"],
+        "Flags of `python -m workloads.tune` for the declarative sweep "
         "(--data-dir and --storage-path come from the mount paths). A change runs a new sweep.",
-        ["--name", "mnist-a100", "--num-samples", "32", "--gpus-per-trial", "0.25"])
+        ["--name", "mnist-a100", "--num-samples", "32", "--gpus-per-trial", "0.25"],
+    )
     sweep_deadline_seconds: int = Field(
-        default=21600, ge=600, le=604800,
+        default=21600,
+        ge=600,
+        le=604800,
         description="activeDeadlineSeconds of the sweep's RayJob: KubeRay stops it and `pulumi up` fails after this.",
         json_schema_extra={"example": 43200},
     )
 
     # --- Validation of single fields -------------------------------------------------------------------
     @field_validator(
-        "availability_zones", "extra_tags", "api_server_authorized_ip_ranges", "admin_group_object_ids",
-        "storage_allowed_ip_ranges", "grafana_admin_group_object_ids", "grafana_viewer_group_object_ids",
-        "sweep_args", mode="before",
+        "availability_zones",
+        "extra_tags",
+        "api_server_authorized_ip_ranges",
+        "admin_group_object_ids",
+        "storage_allowed_ip_ranges",
+        "grafana_admin_group_object_ids",
+        "grafana_viewer_group_object_ids",
+        "sweep_args",
+        mode="before",
     )
     @classmethod
     def _json_list(cls, value: Any) -> Any:
@@ -371,8 +456,10 @@ class Settings(BaseModel):
     @classmethod
     def _kubernetes_version(cls, value: str) -> str:
         if not re.fullmatch(r"1\.\d{1,2}(\.\d{1,3})?", value):
-            raise ValueError(f"{value!r} is not a Kubernetes version like {versions.KUBERNETES_VERSION} or "
-                             f"{versions.KUBERNETES_VERSION}.2")
+            raise ValueError(
+                f"{value!r} is not a Kubernetes version like {versions.KUBERNETES_VERSION} or "
+                f"{versions.KUBERNETES_VERSION}.2"
+            )
         return value
 
     @field_validator("availability_zones")
@@ -380,7 +467,7 @@ class Settings(BaseModel):
     def _zones(cls, value: list[str]) -> list[str]:
         bad = [zone for zone in value if zone not in ("1", "2", "3")]
         if bad or len(set(value)) != len(value):
-            raise ValueError(f"{value!r}: zones are distinct values among \"1\", \"2\", \"3\"")
+            raise ValueError(f'{value!r}: zones are distinct values among "1", "2", "3"')
         return value
 
     @field_validator("extra_tags")
@@ -424,16 +511,19 @@ class Settings(BaseModel):
                 "[] leaves the API server without an allow-list; give the CIDRs that run pulumi and kubectl"
             )
         if len(value) > MAX_AUTHORIZED_RANGES:
-            raise ValueError(f"{len(value)} ranges are more than AKS accepts ({MAX_AUTHORIZED_RANGES}); "
-                             "merge them into wider CIDRs")
+            raise ValueError(
+                f"{len(value)} ranges are more than AKS accepts ({MAX_AUTHORIZED_RANGES}); merge them into wider CIDRs"
+            )
         for cidr in value:
             network = _network(cidr if "/" in cidr else f"{cidr}/32", "")
             if network.prefixlen == 0:
                 raise ValueError(f"{cidr!r} opens the API server to the whole internet")
             for kind, ranges in _NOT_AN_INTERNET_SOURCE.items():
                 if any(network.overlaps(ipaddress.IPv4Network(r)) for r in ranges):
-                    raise ValueError(f"{cidr!r} is {kind}: no machine reaches the API server from there; "
-                                     "give the public IP that runs pulumi and kubectl (curl -s https://ifconfig.me)")
+                    raise ValueError(
+                        f"{cidr!r} is {kind}: no machine reaches the API server from there; "
+                        "give the public IP that runs pulumi and kubectl (curl -s https://ifconfig.me)"
+                    )
         return value
 
     @field_validator("storage_allowed_ip_ranges")
@@ -471,8 +561,10 @@ class Settings(BaseModel):
         if value in RETIRED_VM_SIZES:
             raise ValueError(f"{value!r} is an NCv3 size, retired on 2025-09-30: AKS cannot create it")
         if is_amd_gpu_vm_size(value):
-            raise ValueError(f"{value!r} has an AMD GPU (NVv4): no CUDA, so neither PyTorch's CUDA build nor "
-                             "the NVIDIA device plugin can use it")
+            raise ValueError(
+                f"{value!r} has an AMD GPU (NVv4): no CUDA, so neither PyTorch's CUDA build nor "
+                "the NVIDIA device plugin can use it"
+            )
         return value
 
     @field_validator("system_vm_size")
@@ -497,16 +589,23 @@ class Settings(BaseModel):
     @classmethod
     def _adopt_storage_account(cls, value: str) -> str:
         if value and names.parse_storage_account_id(value) is None:
-            raise ValueError(f"{value!r} is not a storage account resource id (/subscriptions/<id>/resourceGroups/"
-                             "<group>/providers/Microsoft.Storage/storageAccounts/<name>)")
+            raise ValueError(
+                f"{value!r} is not a storage account resource id (/subscriptions/<id>/resourceGroups/"
+                "<group>/providers/Microsoft.Storage/storageAccounts/<name>)"
+            )
         return value
 
     @model_validator(mode="after")
     def _storage_consistent(self) -> Settings:
         adopted = names.parse_storage_account_id(self.adopt_storage_account)
         if adopted and self.storage_account_name and self.storage_account_name != adopted[2]:
-            raise SettingsError(_line("storage_account_name", self.storage_account_name,
-                                      f"is not the account adoptStorageAccount names ({adopted[2]}); leave it empty"))
+            raise SettingsError(
+                _line(
+                    "storage_account_name",
+                    self.storage_account_name,
+                    f"is not the account adoptStorageAccount names ({adopted[2]}); leave it empty",
+                )
+            )
         return self
 
     @field_validator("ray_namespace", "ray_service_account", "ray_worker_service_account")
@@ -521,8 +620,10 @@ class Settings(BaseModel):
     def _ray_cluster_name(cls, value: str) -> str:
         # KubeRay's ValidateRayClusterMetadata: a DNS-1035 label of at most 53 characters.
         if len(value) > 53 or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", value):
-            raise ValueError(f"{value!r} is not a DNS-1035 label (a lowercase letter first, then letters, "
-                             "digits or '-') of at most 53 characters, as KubeRay requires")
+            raise ValueError(
+                f"{value!r} is not a DNS-1035 label (a lowercase letter first, then letters, "
+                "digits or '-') of at most 53 characters, as KubeRay requires"
+            )
         return value
 
     @field_validator("ray_image", "ray_gpu_image")
@@ -533,8 +634,9 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} has no tag; pin it, e.g. {versions.WORKLOAD_IMAGE}")
         first = name.split("/")[0]
         if "/" in name and ("." in first or ":" in first or first == "localhost"):
-            raise ValueError(f"{value!r} names a registry ({first}); give repository:tag, the stack's registry "
-                             "is put in front")
+            raise ValueError(
+                f"{value!r} names a registry ({first}); give repository:tag, the stack's registry is put in front"
+            )
         if tag.split("-")[0] != versions.RAY_VERSION:
             raise ValueError(
                 f"{value!r} is tagged {tag!r}, which disagrees with Ray {versions.RAY_VERSION} "
@@ -563,8 +665,9 @@ class Settings(BaseModel):
             with contextlib.redirect_stderr(stderr):
                 parsed = tune.build_parser().parse_args(value)
         except SystemExit:
-            raise ValueError(f"{value!r} is refused by `python -m workloads.tune`: "
-                             f"{stderr.getvalue().strip().splitlines()[-1]}") from None
+            raise ValueError(
+                f"{value!r} is refused by `python -m workloads.tune`: {stderr.getvalue().strip().splitlines()[-1]}"
+            ) from None
         if parsed.name is None:
             raise ValueError(f"{value!r} has no --name; the sweep's results go to <resultsMountPath>/<name>")
         return value
@@ -595,31 +698,56 @@ class Settings(BaseModel):
             errors.append(("service_cidr", self.service_cidr, f"overlaps podCidr ({self.pod_cidr})"))
         dns = ipaddress.IPv4Address(self.dns_service_ip)
         if dns not in services or dns in (services.network_address, services.network_address + 1):
-            errors.append(("dns_service_ip", self.dns_service_ip,
-                           f"is not a usable address of serviceCidr ({self.service_cidr}), the .1 is the API's"))
+            errors.append(
+                (
+                    "dns_service_ip",
+                    self.dns_service_ip,
+                    f"is not a usable address of serviceCidr ({self.service_cidr}), the .1 is the API's",
+                )
+            )
 
         if self.deployer_principal_type == "None" and not self.admin_group_object_ids:
-            errors.append(("deployer_principal_type", self.deployer_principal_type,
-                           "leaves the cluster without any admin: set adminGroupObjectIds too"))
+            errors.append(
+                (
+                    "deployer_principal_type",
+                    self.deployer_principal_type,
+                    "leaves the cluster without any admin: set adminGroupObjectIds too",
+                )
+            )
         if self.upgrade_channel == "node-image" and self.node_os_upgrade_channel != "NodeImage":
             # articles/aks/auto-upgrade-node-os-image.md: with node-image, the node OS channel is NodeImage.
-            errors.append(("node_os_upgrade_channel", self.node_os_upgrade_channel,
-                           "cannot be combined with upgradeChannel node-image, which requires NodeImage"))
+            errors.append(
+                (
+                    "node_os_upgrade_channel",
+                    self.node_os_upgrade_channel,
+                    "cannot be combined with upgradeChannel node-image, which requires NodeImage",
+                )
+            )
 
         known_gpus = GPUS_PER_VM_SIZE.get(self.gpu_vm_size)
         if known_gpus is not None and known_gpus != self.gpus_per_node:
             errors.append(("gpus_per_node", self.gpus_per_node, f"but {self.gpu_vm_size} has {known_gpus}"))
-        for key, size in (("cpu_worker_cpus", self.cpu_vm_size), ("gpu_worker_cpus", self.gpu_vm_size),
-                          ("ray_head_cpus", self.cpu_vm_size)):
+        for key, size in (
+            ("cpu_worker_cpus", self.cpu_vm_size),
+            ("gpu_worker_cpus", self.gpu_vm_size),
+            ("ray_head_cpus", self.cpu_vm_size),
+        ):
             vcpus = vm_vcpus(size)
             if vcpus is not None and getattr(self, key) >= vcpus:
                 errors.append((key, getattr(self, key), f"does not fit on {size} ({vcpus} vCPUs, some for daemons)"))
 
-        if self.datasets_mount_path == self.results_mount_path or self.results_mount_path.startswith(
-            self.datasets_mount_path + "/"
-        ) or self.datasets_mount_path.startswith(self.results_mount_path + "/"):
-            errors.append(("results_mount_path", self.results_mount_path,
-                           f"overlaps datasetsMountPath ({self.datasets_mount_path})"))
+        if (
+            self.datasets_mount_path == self.results_mount_path
+            or self.results_mount_path.startswith(self.datasets_mount_path + "/")
+            or self.datasets_mount_path.startswith(self.results_mount_path + "/")
+        ):
+            errors.append(
+                (
+                    "results_mount_path",
+                    self.results_mount_path,
+                    f"overlaps datasetsMountPath ({self.datasets_mount_path})",
+                )
+            )
         if errors:
             raise SettingsError("\n".join(_line(key, value, why) for key, value, why in errors))
         return self
@@ -633,16 +761,25 @@ class Settings(BaseModel):
 
         errors: list[tuple[str, Any, str]] = []
         if self.ray_worker_service_account == self.ray_service_account:
-            errors.append(("ray_worker_service_account", self.ray_worker_service_account,
-                           "is the head's rayServiceAccount, whose token may patch the RayCluster"))
+            errors.append(
+                (
+                    "ray_worker_service_account",
+                    self.ray_worker_service_account,
+                    "is the head's rayServiceAccount, whose token may patch the RayCluster",
+                )
+            )
         for size, pod, keys in (
-                (self.cpu_vm_size, raycluster.head_requests(self), ("ray_head_cpus", "ray_head_memory_gi")),
-                (self.cpu_vm_size, raycluster.cpu_worker_requests(self), ("cpu_worker_cpus", "cpu_worker_memory_gi")),
-                (self.gpu_vm_size, raycluster.gpu_worker_requests(self), ("gpu_worker_cpus", "gpu_worker_memory_gi"))):
+            (self.cpu_vm_size, raycluster.head_requests(self), ("ray_head_cpus", "ray_head_memory_gi")),
+            (self.cpu_vm_size, raycluster.cpu_worker_requests(self), ("cpu_worker_cpus", "cpu_worker_memory_gi")),
+            (self.gpu_vm_size, raycluster.gpu_worker_requests(self), ("gpu_worker_cpus", "gpu_worker_memory_gi")),
+        ):
             room = allocatable.room(size, vm_vcpus(size))
             if room.memory_mi is None:
-                warnings.warn(f"{PROJECT}: {size} is not in manifests/allocatable.VM_SIZES; {to_camel(keys[1])} is "
-                              "not checked against its memory", stacklevel=2)
+                warnings.warn(
+                    f"{PROJECT}: {size} is not in manifests/allocatable.VM_SIZES; {to_camel(keys[1])} is "
+                    "not checked against its memory",
+                    stacklevel=2,
+                )
             for resource, why in allocatable.shortfall(room, *pod).items():
                 key = keys[0] if resource == "cpu" else keys[1]
                 errors.append((key, getattr(self, key), why))
@@ -720,14 +857,17 @@ def kubernetes_support(version: str, today: date) -> tuple[Literal["error", "war
     if end is None:
         if _minor_key(minor) < min(map(_minor_key, calendar)):
             return "error", f"is older than every version AKS supports; {use} ({source})"
-        return "warning", (f"Kubernetes {version} is newer than the AKS support calendar kept in versions.py; "
-                           f"check that AKS offers it in your region ({source})")
+        return "warning", (
+            f"Kubernetes {version} is newer than the AKS support calendar kept in versions.py; "
+            f"check that AKS offers it in your region ({source})"
+        )
     if today > end:
-        return "error", (f"reached end of life on {end}: AKS creates no clusters or node pools on it; {use} "
-                         f"({source})")
+        return "error", (f"reached end of life on {end}: AKS creates no clusters or node pools on it; {use} ({source})")
     if (end - today).days <= versions.AKS_EOL_WARNING_DAYS:
-        return "warning", (f"Kubernetes {version} reaches end of life on {end}, in {(end - today).days} days: "
-                           f"plan the upgrade ({use}; {source})")
+        return "warning", (
+            f"Kubernetes {version} reaches end of life on {end}, in {(end - today).days} days: "
+            f"plan the upgrade ({use}; {source})"
+        )
     return None
 
 
@@ -738,8 +878,10 @@ def advisories(settings: Settings, today: date) -> list[str]:
     if support and support[0] == "warning":
         found.append(support[1])
     if settings.system_node_count == 1:
-        found.append(f"{PROJECT}:systemNodeCount = 1: a single system node has no redundancy (AKS wants at least 2 "
-                     "for production: articles/aks/use-system-pools.md); CoreDNS and the add-ons stop with it")
+        found.append(
+            f"{PROJECT}:systemNodeCount = 1: a single system node has no redundancy (AKS wants at least 2 "
+            "for production: articles/aks/use-system-pools.md); CoreDNS and the add-ons stop with it"
+        )
     return found
 
 
@@ -786,7 +928,7 @@ def _reason(error: dict) -> str:
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            return "is wrong: " + message[len(prefix):]
+            return "is wrong: " + message[len(prefix) :]
     return f"is wrong: {message[0].lower()}{message[1:]}"
 
 

@@ -41,8 +41,10 @@ KUBERNETES_VERSION = "1.36"
 # its end of life. Source: MicrosoftDocs/azure-aks-docs, articles/aks/supported-kubernetes-versions.md,
 # "AKS Kubernetes release calendar" ("Unless an explicit date is provided, the End of Life date is the
 # last day of the specified month"), read on AKS_CALENDAR_READ. Re-read it when KUBERNETES_VERSION moves.
-AKS_CALENDAR_SOURCE = ("https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
-                       "#aks-kubernetes-release-calendar-and-upcoming-versions")
+AKS_CALENDAR_SOURCE = (
+    "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
+    "#aks-kubernetes-release-calendar-and-upcoming-versions"
+)
 AKS_CALENDAR_READ = date(2026, 12, 2)
 AKS_END_OF_LIFE = {
     "1.32": date(2026, 3, 31),

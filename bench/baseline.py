@@ -103,9 +103,7 @@ def get_data_loaders(data_dir, batch_size=BATCH_SIZE):
     train_loader = torch.utils.data.DataLoader(
         DigitDataset(train.images, train.labels), batch_size=batch_size, shuffle=True
     )
-    test_loader = torch.utils.data.DataLoader(
-        DigitDataset(val.images, val.labels), batch_size=batch_size, shuffle=True
-    )
+    test_loader = torch.utils.data.DataLoader(DigitDataset(val.images, val.labels), batch_size=batch_size, shuffle=True)
     return train_loader, test_loader
 
 

@@ -20,8 +20,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 IMPORT_STARTED = time.time()
 
@@ -47,11 +48,13 @@ def suggest(trial: optuna.Trial, name: str, distribution: optuna.distributions.B
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return trial.suggest_categorical(name, distribution.choices)
     if isinstance(distribution, optuna.distributions.FloatDistribution):
-        return trial.suggest_float(name, distribution.low, distribution.high, log=distribution.log,
-                                   step=distribution.step)
+        return trial.suggest_float(
+            name, distribution.low, distribution.high, log=distribution.log, step=distribution.step
+        )
     if isinstance(distribution, optuna.distributions.IntDistribution):
-        return trial.suggest_int(name, distribution.low, distribution.high, log=distribution.log,
-                                 step=distribution.step)
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, log=distribution.log, step=distribution.step
+        )
     raise TypeError(f"{name}: no suggest_* for {distribution!r}")
 
 
@@ -63,8 +66,14 @@ def make_study(seed: int, grace_period: int) -> optuna.Study:
     )
 
 
-def make_objective(out: Path, splits: Mapping[str, torch.Tensor], space: Mapping[str, Any], max_epochs: int,
-                   seed: int, device: torch.device):
+def make_objective(
+    out: Path,
+    splits: Mapping[str, torch.Tensor],
+    space: Mapping[str, Any],
+    max_epochs: int,
+    seed: int,
+    device: torch.device,
+):
     """One trial: build, then train epoch by epoch, reporting to Optuna and to `<out>/trial_<n>/result.json`."""
     x, y, x_val, y_val = splits["x"], splits["y"], splits["x_val"], splits["y_val"]
 
@@ -82,8 +91,18 @@ def make_objective(out: Path, splits: Mapping[str, torch.Tensor], space: Mapping
                 train.train_epoch(state, x, y, hp)
                 _, accuracy = train.evaluate(state.model, x_val, y_val, state.precision)
                 compute_seconds += time.perf_counter() - started
-                log.write(json.dumps({"epoch": state.epoch, "val_accuracy": accuracy, "wall_time": time.time(),
-                                      "compute_seconds": compute_seconds, "config": trial.params}) + "\n")
+                log.write(
+                    json.dumps(
+                        {
+                            "epoch": state.epoch,
+                            "val_accuracy": accuracy,
+                            "wall_time": time.time(),
+                            "compute_seconds": compute_seconds,
+                            "config": trial.params,
+                        }
+                    )
+                    + "\n"
+                )
                 log.flush()
                 trial.report(accuracy, state.epoch)
                 if trial.should_prune():
@@ -120,24 +139,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     x, y = train.to_device(splits["train"].images, splits["train"].labels, device)
     x_val, y_val = train.to_device(splits["val"].images, splits["val"].labels, device)
     study = make_study(args.seed, min(args.grace_period, args.max_epochs))
-    objective = make_objective(out, {"x": x, "y": y, "x_val": x_val, "y_val": y_val}, space, args.max_epochs,
-                               args.seed, device)
+    objective = make_objective(
+        out, {"x": x, "y": y, "x_val": x_val, "y_val": y_val}, space, args.max_epochs, args.seed, device
+    )
     started = time.time()
     study.optimize(objective, n_trials=args.num_samples, n_jobs=n_jobs)
     seconds = time.time() - started
     states = [t.state.name for t in study.trials]
-    (out / SEARCH_FILE).write_text(json.dumps({
-        "started_at": started,
-        "seconds": seconds,
-        "n_jobs": n_jobs,
-        "torch_threads": torch.get_num_threads(),
-        "python_threads_at_end": threading.active_count(),
-        "imports_seconds": imported - IMPORT_STARTED,
-        "states": {s: states.count(s) for s in sorted(set(states))},
-        "best_value": study.best_value if any(s == "COMPLETE" for s in states) else None,
-    }, indent=2) + "\n")
-    print(f"{len(states)} trials in {seconds:.1f} s ({n_jobs} at once); best {study.best_value:.4f}"
-          if "COMPLETE" in states else f"{len(states)} trials, none completed")
+    (out / SEARCH_FILE).write_text(
+        json.dumps(
+            {
+                "started_at": started,
+                "seconds": seconds,
+                "n_jobs": n_jobs,
+                "torch_threads": torch.get_num_threads(),
+                "python_threads_at_end": threading.active_count(),
+                "imports_seconds": imported - IMPORT_STARTED,
+                "states": {s: states.count(s) for s in sorted(set(states))},
+                "best_value": study.best_value if any(s == "COMPLETE" for s in states) else None,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(
+        f"{len(states)} trials in {seconds:.1f} s ({n_jobs} at once); best {study.best_value:.4f}"
+        if "COMPLETE" in states
+        else f"{len(states)} trials, none completed"
+    )
     return 0 if "COMPLETE" in states or "PRUNED" in states else 1
 
 

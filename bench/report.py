@@ -57,8 +57,11 @@ def targets(result: dict) -> list[str]:
         if t["met"] is None:
             lines.append(f"- NOT MEASURED: {t['target']} (an approach it needs was not run)")
             continue
-        value = "n/a (a time that never came)" if t["value"] is None else (
-            f"{t['value']:.1%}" if t["figure"].startswith("overhead") else f"{t['value']:.2f}x")
+        value = (
+            "n/a (a time that never came)"
+            if t["value"] is None
+            else (f"{t['value']:.1%}" if t["figure"].startswith("overhead") else f"{t['value']:.2f}x")
+        )
         lines.append(f"- {'MET' if t['met'] else 'NOT MET'}: {t['target']}: {value} (needs {t['bound']})")
     return lines
 
@@ -76,7 +79,7 @@ def table(result: dict) -> str:
     columns = COLUMNS + (GPU_COLUMNS if result["plan"]["gpu"] else ())
     lines = rows(result, columns)
     if result["target"] is not None:
-        lines += [""] + rows(result, BASELINE_COLUMNS)
+        lines += ["", *rows(result, BASELINE_COLUMNS)]
     ratios = result["ratios"]
     m, plan = result["machine"], result["plan"]
     if "time_to_target_baseline_over_ours" in ratios:
@@ -113,8 +116,13 @@ def _x(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}x"
 
 
-COLORS = {"baseline": "tab:gray", "ours": "tab:blue", "ours-seeded": "tab:cyan", "optuna": "tab:orange",
-          "tune-defaults": "tab:green"}
+COLORS = {
+    "baseline": "tab:gray",
+    "ours": "tab:blue",
+    "ours-seeded": "tab:cyan",
+    "optuna": "tab:orange",
+    "tune-defaults": "tab:green",
+}
 
 
 def plot(result: dict, path: Path) -> Path:
@@ -137,16 +145,24 @@ def plot(result: dict, path: Path) -> Path:
         labelled.add(run["approach"])
         ax.step(times, accuracies, where="post", color=COLORS.get(run["approach"]), alpha=0.8, label=label)
     if result["target"] is not None:
-        ax.axhline(result["target"], color="tab:red", linestyle="--", linewidth=1,
-                   label=f"common target {result['target']:.1%}")
+        ax.axhline(
+            result["target"],
+            color="tab:red",
+            linestyle="--",
+            linewidth=1,
+            label=f"common target {result['target']:.1%}",
+        )
     for threshold in result.get("thresholds", []):
         ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("seconds since the search started (Tuner.fit() or study.optimize(); log)")
     ax.set_ylabel("best validation accuracy so far")
     m, plan = result["machine"], result["plan"]
-    ax.set_title(f"{plan['num_samples']} trials x {plan['max_epochs']} epochs, {len(plan['seeds'])} seed(s) each, "
-                 f"{m['name']}" + (" (partial run)" if result.get("partial") else ""), fontsize=10)
+    ax.set_title(
+        f"{plan['num_samples']} trials x {plan['max_epochs']} epochs, {len(plan['seeds'])} seed(s) each, "
+        f"{m['name']}" + (" (partial run)" if result.get("partial") else ""),
+        fontsize=10,
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -21,6 +21,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,10 +41,18 @@ GPU_APPROACHES = ("baseline", "ours")
 THRESHOLDS = (0.97, 0.98)
 # What the benchmark should show (docs/bench.md): (name, ratio or figure, comparison, bound).
 TARGETS = (
-    ("ours reaches 98% at least 2x sooner than Ray Tune's defaults (medians, from the search's start)",
-     "time_to_98_tune_defaults_over_ours", ">=", 2.0),
-    ("ours is within 1.15x of plain Optuna's time to 98% (medians, from the search's start)",
-     "time_to_98_ours_over_optuna", "<=", 1.15),
+    (
+        "ours reaches 98% at least 2x sooner than Ray Tune's defaults (medians, from the search's start)",
+        "time_to_98_tune_defaults_over_ours",
+        ">=",
+        2.0,
+    ),
+    (
+        "ours is within 1.15x of plain Optuna's time to 98% (medians, from the search's start)",
+        "time_to_98_ours_over_optuna",
+        "<=",
+        1.15,
+    ),
     ("ours' Tune overhead is under 5% of trial compute (median)", "overhead_ours", "<", 0.05),
 )
 # GPU mode trains on full-size MNIST epochs; a tenth of that when there is no GPU.
@@ -79,8 +88,9 @@ class Plan:
             raise ValueError(f"train_size must be at least 10, got {self.train_size!r} (e.g. 60000)")
         unknown = [a for a in self.approaches if a not in APPROACHES]
         if not self.approaches or unknown or len(set(self.approaches)) != len(self.approaches):
-            raise ValueError(f"approaches must be distinct, among {APPROACHES}, got "
-                             f"{self.approaches!r} (e.g. {GPU_APPROACHES})")
+            raise ValueError(
+                f"approaches must be distinct, among {APPROACHES}, got {self.approaches!r} (e.g. {GPU_APPROACHES})"
+            )
 
     @property
     def gpus_per_trial(self) -> float:
@@ -91,8 +101,14 @@ class Plan:
 def plan_from_args(args: argparse.Namespace, gpu_name: str | None) -> Plan:
     if args.gpu and not gpu_name:
         # No GPU: exercise the GPU mode's code on the CPU at a size that finishes in seconds.
-        return Plan(num_samples=2, max_epochs=1, seeds=tuple(args.seeds or [0])[:1], gpu=True,
-                    train_size=GPU_TRAIN_SIZE_WITHOUT_GPU, approaches=GPU_APPROACHES)
+        return Plan(
+            num_samples=2,
+            max_epochs=1,
+            seeds=tuple(args.seeds or [0])[:1],
+            gpu=True,
+            train_size=GPU_TRAIN_SIZE_WITHOUT_GPU,
+            approaches=GPU_APPROACHES,
+        )
     if args.quick:
         num_samples, max_epochs, seeds = 2, 1, [0]
     else:
@@ -136,7 +152,7 @@ def synthesize(images: np.ndarray, labels: np.ndarray, size: int, seed: int) -> 
     shifts[: len(labels)] = 0
     padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
     h, w = images.shape[1:]
-    for (dy, dx) in {tuple(s) for s in shifts.tolist()} - {(0, 0)}:
+    for dy, dx in {tuple(s) for s in shifts.tolist()} - {(0, 0)}:
         rows = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
         out[rows] = padded[picks[rows], 2 - dy : 2 - dy + h, 2 - dx : 2 - dx + w]
     return out, labels[picks].copy()
@@ -152,11 +168,31 @@ def command(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
     defaults (1 CPU, and a quarter GPU when Ray sees one) for ours and tune-defaults; one thread of one
     process per core for optuna.
     """
-    common = ["--data-dir", str(data_dir), "--storage-path", str(storage), "--name", f"{approach}-seed{seed}",
-              "--num-samples", str(plan.num_samples), "--max-epochs", str(plan.max_epochs), "--seed", str(seed)]
+    common = [
+        "--data-dir",
+        str(data_dir),
+        "--storage-path",
+        str(storage),
+        "--name",
+        f"{approach}-seed{seed}",
+        "--num-samples",
+        str(plan.num_samples),
+        "--max-epochs",
+        str(plan.max_epochs),
+        "--seed",
+        str(seed),
+    ]
     if approach == "baseline":
-        return [sys.executable, "-m", "bench.baseline", *common, "--cpus-per-trial", str(BASELINE_CPUS_PER_TRIAL),
-                "--gpus-per-trial", str(int(plan.gpus_per_trial))]
+        return [
+            sys.executable,
+            "-m",
+            "bench.baseline",
+            *common,
+            "--cpus-per-trial",
+            str(BASELINE_CPUS_PER_TRIAL),
+            "--gpus-per-trial",
+            str(int(plan.gpus_per_trial)),
+        ]
     if approach == "optuna":
         return [sys.executable, "-m", "bench.optuna_study", *common]
     if approach == "tune-defaults":
@@ -181,9 +217,14 @@ def read_trials(experiment_dir: Path, accuracy_key: str) -> list[measure.Trial]:
             row = json.loads(line)
             if accuracy_key not in row:
                 continue
-            reports.append(measure.Report(epoch=int(row["epoch"] if "epoch" in row else row["training_iteration"]),
-                                          accuracy=float(row[accuracy_key]), wall_time=float(row["wall_time"]),
-                                          compute_seconds=float(row["compute_seconds"])))
+            reports.append(
+                measure.Report(
+                    epoch=int(row["epoch"] if "epoch" in row else row["training_iteration"]),
+                    accuracy=float(row[accuracy_key]),
+                    wall_time=float(row["wall_time"]),
+                    compute_seconds=float(row["compute_seconds"]),
+                )
+            )
         trials.append(measure.Trial(trial_id=result.parent.name, reports=tuple(reports)))
     return trials
 
@@ -213,8 +254,12 @@ def optuna_study_file() -> str:
 
 
 def read_peak_memory(experiment_dir: Path) -> int | None:
-    peaks = [json.loads(line).get("peak_gpu_memory_bytes") for result in experiment_dir.glob("*/result.json")
-             for line in result.read_text().splitlines() if line.strip()]
+    peaks = [
+        json.loads(line).get("peak_gpu_memory_bytes")
+        for result in experiment_dir.glob("*/result.json")
+        for line in result.read_text().splitlines()
+        if line.strip()
+    ]
     peaks = [p for p in peaks if p is not None]
     return max(peaks) if peaks else None
 
@@ -253,8 +298,9 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         cpus_per_trial, gpus_per_trial = float(settings["cpus_per_trial"]), settings["gpus_per_trial"]
         if gpus_per_trial is None:  # the workload's default: a share of a GPU when Ray sees one
             gpus_per_trial = workload_tune.GPUS_PER_TRIAL if plan.gpu_name else 0.0
-    slots = measure.concurrent_slots(machine.cores(), 1 if plan.gpu_name else 0, cpus_per_trial,
-                                     float(gpus_per_trial), len(trials))
+    slots = measure.concurrent_slots(
+        machine.cores(), 1 if plan.gpu_name else 0, cpus_per_trial, float(gpus_per_trial), len(trials)
+    )
     fit_started_at, fit_seconds = fit_window(experiment)
     row = {
         "approach": approach,
@@ -284,8 +330,11 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
     if plan.gpu:
         row["gpu"] = gpu.summary()
         row["peak_gpu_memory_bytes"] = read_peak_memory(experiment)
-    print(f"[bench] {approach} seed {seed}: {run.wall_seconds:.1f} s, best {row['best_val_accuracy']:.4f}, "
-          f"{row['trials']} trials / {row['trial_epochs']} epochs", flush=True)
+    print(
+        f"[bench] {approach} seed {seed}: {run.wall_seconds:.1f} s, best {row['best_val_accuracy']:.4f}, "
+        f"{row['trials']} trials / {row['trial_epochs']} epochs",
+        flush=True,
+    )
     return row
 
 
@@ -321,33 +370,52 @@ def score(rows: list[dict], plan: Plan) -> dict:
             epochs, device_s = r["trial_epochs"], r["fit_seconds"] * (1 if plan.gpu_name else machine.cores())
             r["trial_epochs_per_device_second"] = epochs / device_s
             r["train_samples_per_device_second"] = epochs * samples_per_epoch(r["approach"], plan) / device_s
-    keys = ["wall_seconds", "fit_seconds", "cpu_seconds", "cpu_seconds_trial_workers", "best_val_accuracy",
-            "time_to_target_s", "time_to_target_from_command_s", "time_to_seed_target_s", "overhead", "trials",
-            "trials_full_length", "trial_epochs", "compute_seconds"]
+    keys = [
+        "wall_seconds",
+        "fit_seconds",
+        "cpu_seconds",
+        "cpu_seconds_trial_workers",
+        "best_val_accuracy",
+        "time_to_target_s",
+        "time_to_target_from_command_s",
+        "time_to_seed_target_s",
+        "overhead",
+        "trials",
+        "trials_full_length",
+        "trial_epochs",
+        "compute_seconds",
+    ]
     keys += [threshold_key(t, suffix) for t in THRESHOLDS for suffix in ("s", "from_command_s")]
     if plan.gpu:
         keys += ["trial_epochs_per_device_second", "train_samples_per_device_second"]
-    approaches = {a: {k: measure.spread([r[k] for r in rows if r["approach"] == a]) for k in keys}
-                  for a in plan.approaches}
+    approaches = {
+        a: {k: measure.spread([r[k] for r in rows if r["approach"] == a]) for k in keys} for a in plan.approaches
+    }
     by_seed = {(r["approach"], r["seed"]): r for r in rows}
 
     def of_medians(key: str, numerator: str, denominator: str) -> float | None:
         return measure.ratio(approaches[numerator][key]["median"], approaches[denominator][key]["median"])
 
     def per_seed(key: str, numerator: str, denominator: str) -> dict:
-        return measure.spread([measure.ratio(by_seed[(numerator, s)][key], by_seed[(denominator, s)][key])
-                               for s in plan.seeds])
+        return measure.spread(
+            [measure.ratio(by_seed[(numerator, s)][key], by_seed[(denominator, s)][key]) for s in plan.seeds]
+        )
 
     ratios = {}
     if {"ours", "baseline"} <= set(approaches):
-        ratios.update({
-            "time_to_target_baseline_over_ours": of_medians("time_to_target_s", "baseline", "ours"),
-            "time_to_target_baseline_over_ours_per_seed": per_seed("time_to_target_s", "baseline", "ours"),
-            "time_to_target_from_command_baseline_over_ours": of_medians("time_to_target_from_command_s",
-                                                                         "baseline", "ours"),
-            "time_to_seed_target_baseline_over_ours_per_seed": per_seed("time_to_seed_target_s", "baseline", "ours"),
-            "cpu_seconds_baseline_over_ours": of_medians("cpu_seconds", "baseline", "ours"),
-        })
+        ratios.update(
+            {
+                "time_to_target_baseline_over_ours": of_medians("time_to_target_s", "baseline", "ours"),
+                "time_to_target_baseline_over_ours_per_seed": per_seed("time_to_target_s", "baseline", "ours"),
+                "time_to_target_from_command_baseline_over_ours": of_medians(
+                    "time_to_target_from_command_s", "baseline", "ours"
+                ),
+                "time_to_seed_target_baseline_over_ours_per_seed": per_seed(
+                    "time_to_seed_target_s", "baseline", "ours"
+                ),
+                "cpu_seconds_baseline_over_ours": of_medians("cpu_seconds", "baseline", "ours"),
+            }
+        )
     pairs = [("tune-defaults", "ours"), ("ours", "optuna"), ("ours", "ours-seeded")]
     for numerator, denominator in pairs:
         if {numerator, denominator} <= set(plan.approaches):
@@ -361,12 +429,28 @@ def score(rows: list[dict], plan: Plan) -> dict:
             ratios[f"cpu_seconds_{name}"] = of_medians("cpu_seconds", numerator, denominator)
     if plan.gpu and {"ours", "baseline"} <= set(approaches):
         ratios["train_samples_per_device_second_ours_over_baseline"] = of_medians(
-            "train_samples_per_device_second", "ours", "baseline")
+            "train_samples_per_device_second", "ours", "baseline"
+        )
     figures = {**ratios, "overhead_ours": approaches["ours"]["overhead"]["median"] if "ours" in approaches else None}
-    targets = [target_verdict(name, key, op, bound, figures.get(key), measured=key in figures and (
-        key != "overhead_ours" or "ours" in approaches)) for name, key, op, bound in TARGETS]
-    return {"target": target, "thresholds": list(THRESHOLDS), "approaches": approaches, "ratios": ratios,
-            "targets": targets, "runs": rows}
+    targets = [
+        target_verdict(
+            name,
+            key,
+            op,
+            bound,
+            figures.get(key),
+            measured=key in figures and (key != "overhead_ours" or "ours" in approaches),
+        )
+        for name, key, op, bound in TARGETS
+    ]
+    return {
+        "target": target,
+        "thresholds": list(THRESHOLDS),
+        "approaches": approaches,
+        "ratios": ratios,
+        "targets": targets,
+        "runs": rows,
+    }
 
 
 def target_verdict(name: str, key: str, op: str, bound: float, value: float | None, measured: bool = True) -> dict:
@@ -393,30 +477,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one seed, 2 trials x 1 epoch per approach")
     parser.add_argument("--gpu", action="store_true", help="GPU mode: 60,000-sample epochs, one GPU per trial")
-    parser.add_argument("--num-samples", type=int, help="trials per sweep (default 16, the workload's default; quick 2)")
-    parser.add_argument("--max-epochs", type=int, help="epoch cap per trial (default 10, the workload's default; quick 1)")
+    parser.add_argument(
+        "--num-samples", type=int, help="trials per sweep (default 16, the workload's default; quick 2)"
+    )
+    parser.add_argument(
+        "--max-epochs", type=int, help="epoch cap per trial (default 10, the workload's default; quick 1)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", help="default 0 1 2; quick 0")
-    parser.add_argument("--approaches", nargs="+", choices=APPROACHES,
-                        help=f"default all ({' '.join(APPROACHES)}); with --gpu {' '.join(GPU_APPROACHES)}")
+    parser.add_argument(
+        "--approaches",
+        nargs="+",
+        choices=APPROACHES,
+        help=f"default all ({' '.join(APPROACHES)}); with --gpu {' '.join(GPU_APPROACHES)}",
+    )
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/<machine>[-quick|-gpu].json)")
     parser.add_argument("--work-dir", type=Path, help="data and Tune results (default: a temporary directory)")
-    parser.add_argument("--rescore", type=Path, metavar="PARTIAL_JSON",
-                        help="score the sweeps a stopped run recorded in PARTIAL_JSON (<out>.partial.json) from "
-                             "their Tune/Optuna files under --work-dir, without running anything")
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        metavar="PARTIAL_JSON",
+        help="score the sweeps a stopped run recorded in PARTIAL_JSON (<out>.partial.json) from "
+        "their Tune/Optuna files under --work-dir, without running anything",
+    )
     args = parser.parse_args(argv)
     if args.rescore:
         if not args.work_dir:
             parser.error("--rescore needs the --work-dir the stopped run used")
-        return rescore(args.rescore, args.work_dir / "runs", args.out or args.rescore.with_name(
-            args.rescore.name.replace(".partial.json", ".json")), argv)
+        return rescore(
+            args.rescore,
+            args.work_dir / "runs",
+            args.out or args.rescore.with_name(args.rescore.name.replace(".partial.json", ".json")),
+            argv,
+        )
 
     adopted = process.become_subreaper()
     gpu_name = machine.cuda_device_name() if args.gpu else None
     plan = plan_from_args(args, gpu_name)
     info = machine.describe(gpu_name)
     info["load_average_before"] = machine.load_average()
-    info["cpu_accounting"] = (f"psutil samples every {process.SAMPLE_S} s over the sweep's process tree"
-                              + ("" if adopted else " (no subreaper: daemons orphaned at exit are missed)"))
+    info["cpu_accounting"] = f"psutil samples every {process.SAMPLE_S} s over the sweep's process tree" + (
+        "" if adopted else " (no subreaper: daemons orphaned at exit are missed)"
+    )
     suffix = "-quick" if args.quick else ""
     suffix += "-gpu" if args.gpu else ""
     out = args.out or RESULTS_DIR / f"{info['name']}{suffix}.json"
@@ -432,8 +533,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(run_one(approach, plan, seed, data_dir, work / "runs"))
                 # What has run so far, should the benchmark be stopped before it ends.
                 partial.parent.mkdir(parents=True, exist_ok=True)
-                partial.write_text(json.dumps({"machine": info, "plan": asdict(plan), "command": command_line, "runs": [
-                    {k: v for k, v in r.items() if k != "_trials"} for r in rows]}, indent=2, default=str) + "\n")
+                partial.write_text(
+                    json.dumps(
+                        {
+                            "machine": info,
+                            "plan": asdict(plan),
+                            "command": command_line,
+                            "runs": [{k: v for k, v in r.items() if k != "_trials"} for r in rows],
+                        },
+                        indent=2,
+                        default=str,
+                    )
+                    + "\n"
+                )
         info["load_average_after"] = machine.load_average()
         result = {
             "machine": info,
@@ -442,8 +554,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             **score(rows, plan),
         }
         if plan.gpu and not gpu_name:
-            result["note"] = ("No GPU on this machine: the GPU mode ran on the CPU at tiny size "
-                              f"({plan.train_size} synthesized images per epoch); its figures are not GPU figures.")
+            result["note"] = (
+                "No GPU on this machine: the GPU mode ran on the CPU at tiny size "
+                f"({plan.train_size} synthesized images per epoch); its figures are not GPU figures."
+            )
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -456,8 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def complete_subset(done: set[tuple[str, int]], approaches: Sequence[str],
-                    seeds: Sequence[int]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def complete_subset(
+    done: set[tuple[str, int]], approaches: Sequence[str], seeds: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The approaches and first seeds of a stopped run to score: every approach finished for every seed
     kept; as many approaches as possible (comparisons need them), then as many seeds."""
     best: tuple[tuple[str, ...], tuple[int, ...]] = ((), ())
@@ -476,24 +591,36 @@ def rescore(partial: Path, storage: Path, out: Path, argv: Sequence[str] | None)
     recorded = json.loads(partial.read_text())
     rows = recorded["runs"]
     for r in rows:
-        r["_trials"] = read_trials(storage / f"{r['approach']}-seed{r['seed']}",
-                                   "mean_accuracy" if r["approach"] == "baseline" else "val_accuracy")
-    approaches, seeds = complete_subset({(r["approach"], r["seed"]) for r in rows}, recorded["plan"]["approaches"],
-                                        recorded["plan"]["seeds"])
+        r["_trials"] = read_trials(
+            storage / f"{r['approach']}-seed{r['seed']}",
+            "mean_accuracy" if r["approach"] == "baseline" else "val_accuracy",
+        )
+    approaches, seeds = complete_subset(
+        {(r["approach"], r["seed"]) for r in rows}, recorded["plan"]["approaches"], recorded["plan"]["seeds"]
+    )
     plan = Plan(**{**recorded["plan"], "seeds": seeds, "approaches": approaches})
     rows = [r for r in rows if r["approach"] in approaches]
     info = {**recorded["machine"], "load_average_after": rows[-1]["load_average_after"]}
-    result = {"machine": info, "command": recorded.get("command", "python -m bench.sweep"),
-              "rescored": shlex.join(["python", "-m", "bench.sweep", *(argv if argv is not None else sys.argv[1:])]),
-              "plan": {**asdict(plan), "gpu_available": bool(plan.gpu_name)}, **score(rows, plan)}
+    result = {
+        "machine": info,
+        "command": recorded.get("command", "python -m bench.sweep"),
+        "rescored": shlex.join(["python", "-m", "bench.sweep", *(argv if argv is not None else sys.argv[1:])]),
+        "plan": {**asdict(plan), "gpu_available": bool(plan.gpu_name)},
+        **score(rows, plan),
+    }
     planned = len(recorded["plan"]["approaches"]) * len(recorded["plan"]["seeds"])
     if len(rows) < planned:
-        left_out = sorted({(r["approach"], r["seed"]) for r in recorded["runs"]} - {(r["approach"], r["seed"]) for r in rows})
+        left_out = sorted(
+            {(r["approach"], r["seed"]) for r in recorded["runs"]} - {(r["approach"], r["seed"]) for r in rows}
+        )
         result["partial"] = True
-        result["note"] = (f"Partial: {len(recorded['runs'])} of the {planned} planned sweeps finished before the run "
-                          f"was stopped; scored here: {len(rows)} (approaches {', '.join(approaches)}, seeds "
-                          f"{', '.join(map(str, seeds))})" + (f"; left out, finished for too few seeds: {left_out}"
-                                                               if left_out else "") + ".")
+        result["note"] = (
+            f"Partial: {len(recorded['runs'])} of the {planned} planned sweeps finished before the run "
+            f"was stopped; scored here: {len(rows)} (approaches {', '.join(approaches)}, seeds "
+            f"{', '.join(map(str, seeds))})"
+            + (f"; left out, finished for too few seeds: {left_out}" if left_out else "")
+            + "."
+        )
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     picture = report.plot(result, out.with_suffix(".png"))
     print(report.table(result))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import ray
 from ray import tune
@@ -23,8 +23,12 @@ from workloads import tune as workload_tune
 
 
 def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_epochs: int, seed: int) -> tune.Tuner:
-    fixed = {"data_dir": os.fspath(data_dir), "max_epochs": max_epochs,
-             "checkpoint_every": workload_tune.CHECKPOINT_EVERY, "seed": seed}
+    fixed = {
+        "data_dir": os.fspath(data_dir),
+        "max_epochs": max_epochs,
+        "checkpoint_every": workload_tune.CHECKPOINT_EVERY,
+        "seed": seed,
+    }
     return tune.Tuner(
         tune.with_resources(trainable.train_mnist, {"cpu": 1}),
         param_space={**trainable.search_space(False), **fixed},
@@ -37,8 +41,12 @@ def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_e
             reuse_actors=True,
             trial_dirname_creator=trainable.trial_dirname,
         ),
-        run_config=tune.RunConfig(name=name, storage_path=os.fspath(storage),
-                                  checkpoint_config=tune.CheckpointConfig(num_to_keep=2), verbose=1),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=os.fspath(storage),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            verbose=1,
+        ),
     )
 
 
@@ -54,8 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # As workloads.tune --local starts it: always a fresh Ray on this machine.
     ray.init(address="local", include_dashboard=False, configure_logging=False)
     try:
-        results = make_tuner(args.data_dir.resolve(), args.storage_path.resolve(), args.name, args.num_samples,
-                             args.max_epochs, args.seed).fit()
+        results = make_tuner(
+            args.data_dir.resolve(),
+            args.storage_path.resolve(),
+            args.name,
+            args.num_samples,
+            args.max_epochs,
+            args.seed,
+        ).fit()
     finally:
         ray.shutdown()
     return 1 if results.errors else 0

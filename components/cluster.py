@@ -58,12 +58,23 @@ def live_view(cluster: Any) -> dict:
     return {
         "location": cluster.location,
         "currentKubernetesVersion": cluster.current_kubernetes_version,
-        "agentPoolProfiles": [{"name": p.name, "vmSize": p.vm_size, "count": p.count,
-                               "availabilityZones": list(p.availability_zones or [])}
-                              for p in cluster.agent_pool_profiles or []],
-        "networkProfile": {} if network is None else {
-            "networkPolicy": network.network_policy, "podCidr": network.pod_cidr,
-            "serviceCidr": network.service_cidr, "dnsServiceIP": network.dns_service_ip},
+        "agentPoolProfiles": [
+            {
+                "name": p.name,
+                "vmSize": p.vm_size,
+                "count": p.count,
+                "availabilityZones": list(p.availability_zones or []),
+            }
+            for p in cluster.agent_pool_profiles or []
+        ],
+        "networkProfile": {}
+        if network is None
+        else {
+            "networkPolicy": network.network_policy,
+            "podCidr": network.pod_cidr,
+            "serviceCidr": network.service_cidr,
+            "dnsServiceIP": network.dns_service_ip,
+        },
     }
 
 
@@ -101,8 +112,11 @@ class Cluster(pulumi.ComponentResource):
 
         # A control-plane identity of our own, so it can be granted the subnet before the cluster exists.
         control_plane = managedidentity.UserAssignedIdentity(
-            f"{name}-control-plane", resource_group_name=args.resource_group_name, location=s.location,
-            tags=args.tags, opts=child,
+            f"{name}-control-plane",
+            resource_group_name=args.resource_group_name,
+            location=s.location,
+            tags=args.tags,
+            opts=child,
         )
         subnet_join = authorization.RoleAssignment(
             f"{name}-subnet-join",
@@ -177,25 +191,29 @@ class Cluster(pulumi.ComponentResource):
             # refresh copies them into the inputs (pulumi-azure-native#1532, #4264), so the property is
             # ignored once the cluster exists and the system pool's fixed settings are checked against the
             # running cluster instead (manifests/create_only.py).
-            agent_pool_profiles=[{
-                "name": "system",
-                "mode": "System",
-                "vm_size": s.system_vm_size,
-                "count": s.system_node_count,
-                "availability_zones": zones,
-                "vnet_subnet_id": args.subnet_id,
-                "os_type": "Linux",
-                "type": "VirtualMachineScaleSets",
-                "node_taints": [pools.taint_string(pools.SYSTEM_TAINT)],
-                **pools.os_disk(s.system_vm_size),
-            }],
+            agent_pool_profiles=[
+                {
+                    "name": "system",
+                    "mode": "System",
+                    "vm_size": s.system_vm_size,
+                    "count": s.system_node_count,
+                    "availability_zones": zones,
+                    "vnet_subnet_id": args.subnet_id,
+                    "os_type": "Linux",
+                    "type": "VirtualMachineScaleSets",
+                    "node_taints": [pools.taint_string(pools.SYSTEM_TAINT)],
+                    **pools.os_disk(s.system_vm_size),
+                }
+            ],
             tags=args.tags,
             **(args.monitoring or {}),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[subnet_join, *self.admin_grants, *args.before],
-                ignore_changes=["agentPoolProfiles",
-                                *(["kubernetesVersion"] if s.upgrade_channel in _VERSION_MOVING_CHANNELS else [])],
+                ignore_changes=[
+                    "agentPoolProfiles",
+                    *(["kubernetesVersion"] if s.upgrade_channel in _VERSION_MOVING_CHANNELS else []),
+                ],
                 replace_on_changes=create_only.replace_on_changes("ManagedCluster", "replace-cluster"),
             ),
         )
@@ -203,7 +221,8 @@ class Cluster(pulumi.ComponentResource):
         # The cluster as it runs (nothing before it exists): the settings AKS would refuse stop the preview
         # here, and the pools' counts follow the live ones.
         live = containerservice.get_managed_cluster_output(
-            resource_group_name=args.resource_group_name, resource_name=aks.name,
+            resource_group_name=args.resource_group_name,
+            resource_name=aks.name,
         ).apply(lambda cluster: _checked(s, live_view(cluster)))
 
         def user_pool(pool: str, vm_size: str, low: int, high: int, after: list[pulumi.Resource]) -> dict:
@@ -227,8 +246,11 @@ class Cluster(pulumi.ComponentResource):
                 tags=args.tags,
                 # A pool's name is fixed within the cluster: a replacement deletes the old pool first.
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=after, delete_before_replace=True,
-                    replace_on_changes=create_only.replace_on_changes("AgentPool", "replace-pool")),
+                    parent=self,
+                    depends_on=after,
+                    delete_before_replace=True,
+                    replace_on_changes=create_only.replace_on_changes("AgentPool", "replace-pool"),
+                ),
             )
 
         self.cpu_pool = containerservice.AgentPool(
@@ -241,8 +263,11 @@ class Cluster(pulumi.ComponentResource):
             gpu_profile={"driver": "Install"},
             node_labels=pools.gpu_labels(),
             node_taints=[pools.taint_string(t) for t in pools.gpu_taints(s.gpu_spot)],
-            **({"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": -1}
-               if s.gpu_spot else {"scale_set_priority": "Regular"}),
+            **(
+                {"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": -1}
+                if s.gpu_spot
+                else {"scale_set_priority": "Regular"}
+            ),
             **user_pool("gpu", s.gpu_vm_size, s.gpu_min_count, s.gpu_max_count, [self.cpu_pool]),
         )
 
@@ -268,19 +293,27 @@ class Cluster(pulumi.ComponentResource):
 
         # format=exec: the kubelogin exec plugin, rewritten below to log in without a person at the keyboard.
         credentials = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name, resource_name=aks.name, format="exec",
+            resource_group_name=args.resource_group_name,
+            resource_name=aks.name,
+            format="exec",
         )
         user_kubeconfig = credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
         # Tied to the admin grants too, so nothing talks to the API server before it may.
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
-            user_kubeconfig, *[grant.id for grant in self.admin_grants]
-        ).apply(lambda values: kubelogin_kubeconfig(values[0], s.kubelogin_mode)))
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(user_kubeconfig, *[grant.id for grant in self.admin_grants]).apply(
+                lambda values: kubelogin_kubeconfig(values[0], s.kubelogin_mode)
+            )
+        )
         self.cluster_name = aks.name
         self.cluster_id = aks.id
         self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda profile: profile.issuer_url)
         self.kubelet_object_id = aks.identity_profile.apply(lambda profile: profile["kubeletidentity"].object_id)
-        self.register_outputs({
-            "cluster_name": self.cluster_name, "cluster_id": self.cluster_id,
-            "oidc_issuer_url": self.oidc_issuer_url, "kubelet_object_id": self.kubelet_object_id,
-            "kubeconfig": self.kubeconfig,
-        })
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_id": self.cluster_id,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "kubelet_object_id": self.kubelet_object_id,
+                "kubeconfig": self.kubeconfig,
+            }
+        )

@@ -44,11 +44,15 @@ class Identity(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         identity = managedidentity.UserAssignedIdentity(
-            f"{name}-ray", resource_group_name=args.resource_group_name, location=s.location, tags=args.tags,
+            f"{name}-ray",
+            resource_group_name=args.resource_group_name,
+            location=s.location,
+            tags=args.tags,
             opts=child,
         )
         role = pulumi.Output.from_input(args.subscription_id).apply(
-            lambda sub: azure.role_definition_id(sub, azure.STORAGE_BLOB_DATA_CONTRIBUTOR))
+            lambda sub: azure.role_definition_id(sub, azure.STORAGE_BLOB_DATA_CONTRIBUTOR)
+        )
         self.grants = [
             authorization.RoleAssignment(
                 f"{name}-{container}-data",
@@ -64,8 +68,9 @@ class Identity(pulumi.ComponentResource):
         self.identity_name = identity.name
         self.client_id = identity.client_id
         self.principal_id = identity.principal_id
-        self.register_outputs({"identity_name": self.identity_name, "client_id": self.client_id,
-                               "principal_id": self.principal_id})
+        self.register_outputs(
+            {"identity_name": self.identity_name, "client_id": self.client_id, "principal_id": self.principal_id}
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,9 @@ class WorkloadFederation(pulumi.ComponentResource):
             subject=args.settings.workload_subject,
             audiences=[azure.WORKLOAD_IDENTITY_AUDIENCE],
             # It lived in the Identity component before the cluster had to wait for the data roles.
-            opts=pulumi.ResourceOptions(parent=self, aliases=[
-                pulumi.Alias(name="identity-ray-federation", parent=args.identity)]),
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=[pulumi.Alias(name="identity-ray-federation", parent=args.identity)]
+            ),
         )
         # Azure writes one identity's federated credentials one at a time: a second written concurrently
         # fails with a conflict (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations,

@@ -40,14 +40,17 @@ class KubeRay(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         operator_ns = k8s.core.v1.Namespace(
-            f"{name}-namespace", **fields(namespaces.namespace(helm_values.KUBERAY_NAMESPACE, "restricted")),
+            f"{name}-namespace",
+            **fields(namespaces.namespace(helm_values.KUBERAY_NAMESPACE, "restricted")),
             opts=child,
         )
         # The chart puts the operator's Role into the Ray namespace, so that namespace comes first.
         # `restricted`: every container of a Ray pod (ours, KubeRay's injected ones) runs non-root without
         # capabilities or privilege escalation, under RuntimeDefault seccomp (manifests/raycluster.py).
         ray_ns = k8s.core.v1.Namespace(
-            f"{name}-ray-namespace", **fields(namespaces.namespace(s.ray_namespace, "restricted")), opts=child,
+            f"{name}-ray-namespace",
+            **fields(namespaces.namespace(s.ray_namespace, "restricted")),
+            opts=child,
         )
         self.chart = k8s.helm.v4.Chart(
             f"{name}-operator",

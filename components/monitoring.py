@@ -58,17 +58,22 @@ class Monitoring(pulumi.ComponentResource):
             retention_in_days=s.log_retention_days,
             # Only Entra-authenticated agents may write (the add-on's managed identity): no workspace keys.
             features={"disable_local_auth": True},
-            **placed, opts=child,
+            **placed,
+            opts=child,
         )
         prometheus = monitor.AzureMonitorWorkspace(f"{name}-prometheus", **placed, opts=child)
         endpoint = monitor.DataCollectionEndpoint(f"{name}-prometheus-dce", kind="Linux", **placed, opts=child)
         prometheus_rule = monitor.DataCollectionRule(
             f"{name}-prometheus-dcr",
-            **monitoring.prometheus_data_collection_rule(prometheus.id, endpoint.id), **placed, opts=child,
+            **monitoring.prometheus_data_collection_rule(prometheus.id, endpoint.id),
+            **placed,
+            opts=child,
         )
         insights_rule = monitor.DataCollectionRule(
             f"{name}-container-insights-dcr",
-            **monitoring.container_insights_data_collection_rule(logs.id), **placed, opts=child,
+            **monitoring.container_insights_data_collection_rule(logs.id),
+            **placed,
+            opts=child,
         )
 
         workspace = dashboard.Grafana(
@@ -77,7 +82,8 @@ class Monitoring(pulumi.ComponentResource):
             sku={"name": "Standard"},
             identity={"type": "SystemAssigned"},
             properties=monitoring.grafana_properties(prometheus.id),
-            **placed, opts=child,
+            **placed,
+            opts=child,
         )
         self.grafana_url = workspace.properties.apply(lambda p: p.endpoint)
         roles = self._grafana_roles(name, args, workspace, prometheus)
@@ -88,16 +94,19 @@ class Monitoring(pulumi.ComponentResource):
         self.prometheus_rule_id = prometheus_rule.id
         self.container_insights_rule_id = insights_rule.id
         self.log_analytics_customer_id = logs.customer_id
-        self.register_outputs({
-            "azure_monitor_workspace_id": self.azure_monitor_workspace_id,
-            "prometheus_rule_id": self.prometheus_rule_id,
-            "container_insights_rule_id": self.container_insights_rule_id,
-            "log_analytics_customer_id": self.log_analytics_customer_id,
-            "grafana_url": self.grafana_url,
-        })
+        self.register_outputs(
+            {
+                "azure_monitor_workspace_id": self.azure_monitor_workspace_id,
+                "prometheus_rule_id": self.prometheus_rule_id,
+                "container_insights_rule_id": self.container_insights_rule_id,
+                "log_analytics_customer_id": self.log_analytics_customer_id,
+                "grafana_url": self.grafana_url,
+            }
+        )
 
-    def _grafana_roles(self, name: str, args: MonitoringArgs, workspace: dashboard.Grafana,
-                       prometheus: monitor.AzureMonitorWorkspace) -> list[authorization.RoleAssignment]:
+    def _grafana_roles(
+        self, name: str, args: MonitoringArgs, workspace: dashboard.Grafana, prometheus: monitor.AzureMonitorWorkspace
+    ) -> list[authorization.RoleAssignment]:
         """Grafana reads the Prometheus workspace as itself; people get Grafana roles on this instance only.
         Returns the deployer's, which loading the dashboards needs."""
         s = args.settings
@@ -113,16 +122,28 @@ class Monitoring(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        role("grafana-data-reader", monitoring.MONITORING_DATA_READER,
-             workspace.identity.apply(lambda i: i.principal_id), "ServicePrincipal", prometheus.id)
+        role(
+            "grafana-data-reader",
+            monitoring.MONITORING_DATA_READER,
+            workspace.identity.apply(lambda i: i.principal_id),
+            "ServicePrincipal",
+            prometheus.id,
+        )
         for group in s.grafana_admin_group_object_ids:
             role(f"grafana-admin-{group}", monitoring.GRAFANA_ADMIN, group, "Group", workspace.id)
         for group in s.grafana_viewer_group_object_ids:
             role(f"grafana-viewer-{group}", monitoring.GRAFANA_VIEWER, group, "Group", workspace.id)
         if s.deployer_principal_type == "None":
             return []  # only the admin groups administer: they load the dashboards
-        return [role("grafana-deployer", monitoring.GRAFANA_EDITOR, args.client_config.object_id,
-                     s.deployer_principal_type, workspace.id)]
+        return [
+            role(
+                "grafana-deployer",
+                monitoring.GRAFANA_EDITOR,
+                args.client_config.object_id,
+                s.deployer_principal_type,
+                workspace.id,
+            )
+        ]
 
     def _dashboards(self, name: str, url: pulumi.Output[str], depends_on: list[pulumi.Resource]) -> None:
         """Grafana's HTTP API with an Entra ID token for Managed Grafana's application, taken from the same
@@ -139,11 +160,17 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         on_grafana = pulumi.ResourceOptions(parent=self, provider=api)
-        folder = grafana.oss.Folder(f"{name}-folder", title=monitoring.GRAFANA_FOLDER,
-                                    uid=monitoring.GRAFANA_FOLDER_UID, opts=on_grafana)
+        folder = grafana.oss.Folder(
+            f"{name}-folder", title=monitoring.GRAFANA_FOLDER, uid=monitoring.GRAFANA_FOLDER_UID, opts=on_grafana
+        )
         for path in monitoring.dashboard_files():
-            grafana.oss.Dashboard(f"{name}-dashboard-{path.stem}", config_json=path.read_text(),
-                                  folder=folder.uid, overwrite=True, opts=on_grafana)
+            grafana.oss.Dashboard(
+                f"{name}-dashboard-{path.stem}",
+                config_json=path.read_text(),
+                folder=folder.uid,
+                overwrite=True,
+                opts=on_grafana,
+            )
 
 
 @dataclass(frozen=True)
@@ -167,15 +194,27 @@ class ClusterMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         associations = (
             # Named as prometheus-collector's template names it: MSProm-<cluster location>-<cluster name>.
-            ("prometheus", pulumi.Output.concat("MSProm-", s.location, "-", args.cluster_name),
-             m.prometheus_rule_id, "Managed Prometheus of this cluster; deleting it stops metric collection."),
-            ("container-insights", monitoring.CONTAINER_INSIGHTS_ASSOCIATION, m.container_insights_rule_id,
-             "Container Insights of this cluster; deleting it stops log collection."),
+            (
+                "prometheus",
+                pulumi.Output.concat("MSProm-", s.location, "-", args.cluster_name),
+                m.prometheus_rule_id,
+                "Managed Prometheus of this cluster; deleting it stops metric collection.",
+            ),
+            (
+                "container-insights",
+                monitoring.CONTAINER_INSIGHTS_ASSOCIATION,
+                m.container_insights_rule_id,
+                "Container Insights of this cluster; deleting it stops log collection.",
+            ),
         )
         for kind, association, rule_id, description in associations:
             monitor.DataCollectionRuleAssociation(
-                f"{name}-{kind}-dcra", association_name=association, resource_uri=args.cluster_id,
-                data_collection_rule_id=rule_id, description=description, opts=child,
+                f"{name}-{kind}-dcra",
+                association_name=association,
+                resource_uri=args.cluster_id,
+                data_collection_rule_id=rule_id,
+                description=description,
+                opts=child,
             )
         alertsmanagement.PrometheusRuleGroup(
             f"{name}-alerts",
@@ -235,14 +274,21 @@ class ScrapeTargets(pulumi.ComponentResource):
             values=monitoring.dcgm_exporter_values(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.gpu_pool]),
         )
-        self._pod_monitor(f"{name}-dcgm-exporter-monitor", monitoring.dcgm_pod_monitor(),
-                          pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        self._pod_monitor(
+            f"{name}-dcgm-exporter-monitor",
+            monitoring.dcgm_pod_monitor(),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+        )
         self.register_outputs({})
 
     @staticmethod
     def _pod_monitor(resource_name: str, manifest: dict, opts: pulumi.ResourceOptions) -> None:
         # The CRD comes with the add-on; pulumi-kubernetes retries a create whose kind is not served yet.
         k8s.apiextensions.CustomResource(
-            resource_name, api_version=manifest["apiVersion"], kind=manifest["kind"],
-            metadata=manifest["metadata"], spec=manifest["spec"], opts=opts,
+            resource_name,
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=opts,
         )

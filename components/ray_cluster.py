@@ -61,35 +61,47 @@ class RayCluster(pulumi.ComponentResource):
         ids = pulumi.Output.all(args.identity_client_id, args.tenant_id)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
-            **fields(ids.apply(lambda i: workload_identity.service_account(s.ray_service_account, ns, *i)),
-                     ("metadata",)),
+            **fields(
+                ids.apply(lambda i: workload_identity.service_account(s.ray_service_account, ns, *i)), ("metadata",)
+            ),
             opts=in_namespace,
         )
         worker_account = k8s.core.v1.ServiceAccount(
             f"{name}-worker-service-account",
-            **fields(ids.apply(lambda i: workload_identity.service_account(
-                s.ray_worker_service_account, ns, *i, automount_token=False)),
-                ("metadata", "automountServiceAccountToken")),
+            **fields(
+                ids.apply(
+                    lambda i: workload_identity.service_account(
+                        s.ray_worker_service_account, ns, *i, automount_token=False
+                    )
+                ),
+                ("metadata", "automountServiceAccountToken"),
+            ),
             opts=in_namespace,
         )
 
         storage_class = k8s.storage.v1.StorageClass(
-            f"{name}-storage-class", **fields(volumes.storage_class()), opts=pulumi.ResourceOptions(parent=self))
-        azure_ids = pulumi.Output.all(resource_group=args.storage_resource_group, account=args.storage_account,
-                                      client_id=args.identity_client_id)
+            f"{name}-storage-class", **fields(volumes.storage_class()), opts=pulumi.ResourceOptions(parent=self)
+        )
+        azure_ids = pulumi.Output.all(
+            resource_group=args.storage_resource_group, account=args.storage_account, client_id=args.identity_client_id
+        )
         claims = []
         for volume in volumes.blob_volumes(s):
             pv = k8s.core.v1.PersistentVolume(
                 f"{name}-{volume.container}-pv",
-                **fields(azure_ids.apply(lambda ids, v=volume: volumes.persistent_volume(v, namespace=ns, **ids)),
-                         ("metadata", "spec")),
+                **fields(
+                    azure_ids.apply(lambda ids, v=volume: volumes.persistent_volume(v, namespace=ns, **ids)),
+                    ("metadata", "spec"),
+                ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[storage_class]),
             )
-            claims.append(k8s.core.v1.PersistentVolumeClaim(
-                f"{name}-{volume.container}-pvc",
-                **fields(volumes.persistent_volume_claim(volume, ns)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, pv]),
-            ))
+            claims.append(
+                k8s.core.v1.PersistentVolumeClaim(
+                    f"{name}-{volume.container}-pvc",
+                    **fields(volumes.persistent_volume_claim(volume, ns)),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespace, pv]),
+                )
+            )
 
         policies = [
             k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", **fields(policy), opts=in_namespace)
@@ -104,17 +116,32 @@ class RayCluster(pulumi.ComponentResource):
             kind=manifest["kind"],
             metadata=manifest["metadata"],
             spec=pulumi.Output.from_input(args.image_registry).apply(
-                lambda server: registry.in_registry(manifest, server)["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[
-                args.operator, args.gpu_pool, args.device_plugin, account, worker_account, *claims, *policies,
-                args.registry]),
+                lambda server: registry.in_registry(manifest, server)["spec"]
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    args.operator,
+                    args.gpu_pool,
+                    args.device_plugin,
+                    account,
+                    worker_account,
+                    *claims,
+                    *policies,
+                    args.registry,
+                ],
+            ),
         )
         # Names from settings, known at preview; KubeRay derives the Service's and the Secret's from them.
         self.namespace = pulumi.Output.from_input(ns)
         self.cluster_name = pulumi.Output.from_input(manifest["metadata"]["name"])
         self.head_service = self.cluster_name.apply(raycluster.head_service_name)
         self.auth_secret = self.cluster_name.apply(raycluster.auth_secret_name)
-        self.register_outputs({
-            "namespace": self.namespace, "cluster_name": self.cluster_name,
-            "head_service": self.head_service, "auth_secret": self.auth_secret,
-        })
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "cluster_name": self.cluster_name,
+                "head_service": self.head_service,
+                "auth_secret": self.auth_secret,
+            }
+        )

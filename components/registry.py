@@ -40,9 +40,13 @@ class Registry(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         # Named, never autonamed: the logical name's hyphen would make an invalid ACR name.
-        registry_name = (pulumi.Output.from_input(s.registry_name) if s.registry_name else
-                         pulumi.Output.from_input(args.subscription_id).apply(
-                             lambda sub: names.registry_name(pulumi.get_project(), pulumi.get_stack(), sub)))
+        registry_name = (
+            pulumi.Output.from_input(s.registry_name)
+            if s.registry_name
+            else pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: names.registry_name(pulumi.get_project(), pulumi.get_stack(), sub)
+            )
+        )
         acr = containerregistry.Registry(
             f"{name}-acr",
             registry_name=registry_name,
@@ -61,13 +65,16 @@ class Registry(pulumi.ComponentResource):
             principal_id=args.kubelet_object_id,
             principal_type="ServicePrincipal",
             role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
-                lambda sub: azure.role_definition_id(sub, registry.ACR_PULL)),
+                lambda sub: azure.role_definition_id(sub, registry.ACR_PULL)
+            ),
             scope=acr.id,
             opts=child,
         )
         self.name = acr.name
         self.login_server = acr.login_server
         self.build_command = pulumi.Output.all(acr.name, acr.login_server).apply(
-            lambda values: registry.build_command(values[0], values[1], s.ray_image, s.ray_gpu_image))
-        self.register_outputs({"name": self.name, "login_server": self.login_server,
-                               "build_command": self.build_command})
+            lambda values: registry.build_command(values[0], values[1], s.ray_image, s.ray_gpu_image)
+        )
+        self.register_outputs(
+            {"name": self.name, "login_server": self.login_server, "build_command": self.build_command}
+        )

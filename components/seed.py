@@ -29,13 +29,20 @@ class Seed(pulumi.ComponentResource):
     def __init__(self, name: str, args: SeedArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ray-aks:seed:Seed", name, None, opts)
         manifest = pulumi.Output.from_input(args.image_registry).apply(
-            lambda server: registry.in_registry(seed_job.seed_job(args.settings), server))
+            lambda server: registry.in_registry(seed_job.seed_job(args.settings), server)
+        )
         job = k8s.batch.v1.Job(
             f"{name}-mnist",
             **fields(manifest, ("metadata", "spec")),
             # Pulumi's Job await: Complete, or fail at once on Failed; the deadline bounds a stuck pull.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on, custom_timeouts=pulumi.CustomTimeouts(
-                create=f"{seed_job.ACTIVE_DEADLINE_SECONDS + 300}s", update=f"{seed_job.ACTIVE_DEADLINE_SECONDS + 300}s")),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=args.depends_on,
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{seed_job.ACTIVE_DEADLINE_SECONDS + 300}s",
+                    update=f"{seed_job.ACTIVE_DEADLINE_SECONDS + 300}s",
+                ),
+            ),
         )
         self.job_name = job.metadata.apply(lambda metadata: metadata.name)
         self.register_outputs({"job_name": self.job_name})

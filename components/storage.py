@@ -37,23 +37,28 @@ class Storage(pulumi.ComponentResource):
         # Names are derived, never autonamed, so a new cluster finds the kept data (manifests/names.py);
         # adoptStorageAccount names data a destroyed stack left behind.
         if adopted:
-            subscription, group_name, account_name = adopted
+            _, group_name, account_name = adopted
             account_name_input: pulumi.Input[str] = account_name
         else:
             group_name = names.data_resource_group_name(project, stack)
             account_name_input = s.storage_account_name or pulumi.Output.from_input(args.subscription_id).apply(
-                lambda subscription: names.storage_account_name(project, stack, subscription))
+                lambda subscription: names.storage_account_name(project, stack, subscription)
+            )
 
         def kept(import_id: str | None = None, **more) -> pulumi.ResourceOptions:
             # retainOnDelete: a destroy leaves the data in Azure. protect: a plain `pulumi destroy` stops
             # before touching it (`pulumi destroy --exclude-protected` removes the rest; README: Destroying).
             # import_: azure-native refuses to create what exists (provider.go defaultCreate → CanCreate),
             # so kept data is adopted; the engine imports, then updates it to these inputs.
-            return pulumi.ResourceOptions(parent=self, retain_on_delete=s.retain_data, protect=s.retain_data,
-                                          import_=import_id, **more)
+            return pulumi.ResourceOptions(
+                parent=self, retain_on_delete=s.retain_data, protect=s.retain_data, import_=import_id, **more
+            )
 
         group = resources.ResourceGroup(
-            f"{name}-rg", resource_group_name=group_name, location=s.location, tags=args.tags,
+            f"{name}-rg",
+            resource_group_name=group_name,
+            location=s.location,
+            tags=args.tags,
             opts=kept(names.resource_group_id(adopted[0], group_name) if adopted else None),
         )
         account = storage.StorageAccount(
@@ -103,8 +108,9 @@ class Storage(pulumi.ComponentResource):
                 resource_group_name=group.name,
                 container_name=container,
                 public_access="None",
-                opts=kept(names.container_id(s.adopt_storage_account, container) if adopted else None,
-                          replace_with=[account]),
+                opts=kept(
+                    names.container_id(s.adopt_storage_account, container) if adopted else None, replace_with=[account]
+                ),
             )
             for container in (DATASETS_CONTAINER, RESULTS_CONTAINER)
         }
@@ -112,7 +118,10 @@ class Storage(pulumi.ComponentResource):
         self.account_name = account.name
         self.account_id = account.id
         self.container_ids = {container: resource.id for container, resource in containers.items()}
-        self.register_outputs({
-            "resource_group_name": self.resource_group_name, "account_name": self.account_name,
-            "container_ids": self.container_ids,
-        })
+        self.register_outputs(
+            {
+                "resource_group_name": self.resource_group_name,
+                "account_name": self.account_name,
+                "container_ids": self.container_ids,
+            }
+        )

@@ -21,8 +21,13 @@ class _RayJob(pulumi.CustomResource):
     status: pulumi.Output[Any]
 
     def __init__(self, name: str, manifest: dict, opts: pulumi.ResourceOptions) -> None:
-        props = {"apiVersion": manifest["apiVersion"], "kind": manifest["kind"],
-                 "metadata": manifest["metadata"], "spec": manifest["spec"], "status": None}
+        props = {
+            "apiVersion": manifest["apiVersion"],
+            "kind": manifest["kind"],
+            "metadata": manifest["metadata"],
+            "spec": manifest["spec"],
+            "status": None,
+        }
         super().__init__(f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}", name, props, opts)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 REGISTRY_TYPE = "azure-native:containerregistry:Registry"
 # The mocks' root stack appears in the recorded type chain; the Pulumi engine leaves it out of URNs.
@@ -43,8 +43,10 @@ def build_command_from_state(state: dict, settings) -> str:
     resources = state.get("deployment", {}).get("resources") or []
     found = [r for r in resources if r.get("type") == REGISTRY_TYPE]
     if len(found) != 1:
-        raise SystemExit(f"expected one {REGISTRY_TYPE} in the state, found {len(found)}: run the targeted "
-                         "`pulumi up` first (python -m images targets)")
+        raise SystemExit(
+            f"expected one {REGISTRY_TYPE} in the state, found {len(found)}: run the targeted "
+            "`pulumi up` first (python -m images targets)"
+        )
     outputs = found[0].get("outputs", {})
     return registry.build_command(outputs["name"], outputs["loginServer"], settings.ray_image, settings.ray_gpu_image)
 
@@ -59,8 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tools.mocks import run_program, stack_config
 
     if args.command == "targets":
-        print(" ".join(f"--target={urn}" for urn in registry_targets(run_program(stack_config(args.stack),
-                                                                              stack=args.stack))))
+        print(
+            " ".join(
+                f"--target={urn}" for urn in registry_targets(run_program(stack_config(args.stack), stack=args.stack))
+            )
+        )
         return 0
     import settings
 

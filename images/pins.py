@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Mapping
 
 # What the workload imports besides Ray (which the base image brings, at the version rayVersion names).
 WORKLOAD_PACKAGES = ("torch", "optuna", "mlxtend", "matplotlib", "numpy")

@@ -95,8 +95,9 @@ def room(size: str, vcpus_from_name: int | None) -> Room:
     memory_mi = None
     if known:
         total_mi = known[1] * 1024
-        memory_mi = (total_mi - kube_reserved_memory_mi(total_mi) - EVICTION_MI - DAEMONSETS_MEMORY_MI
-                     - HOST_FUSE_MEMORY_MI)
+        memory_mi = (
+            total_mi - kube_reserved_memory_mi(total_mi) - EVICTION_MI - DAEMONSETS_MEMORY_MI - HOST_FUSE_MEMORY_MI
+        )
     return Room(size, cpu_m, memory_mi)
 
 
@@ -106,9 +107,13 @@ def shortfall(room: Room, cpu_m: int, memory_mi: int) -> dict[str, str]:
     after = "after AKS's kube-reserved, eviction threshold, DaemonSets and BlobFuse's host memory"
     problems = {}
     if cpu_m > room.cpu_m:
-        problems["cpu"] = (f"does not fit on {room.size}: the pod asks for {cpu_m / 1000:g} CPUs, a node leaves "
-                           f"{room.cpu_m / 1000:g} {after}")
+        problems["cpu"] = (
+            f"does not fit on {room.size}: the pod asks for {cpu_m / 1000:g} CPUs, a node leaves "
+            f"{room.cpu_m / 1000:g} {after}"
+        )
     if room.memory_mi is not None and memory_mi > room.memory_mi:
-        problems["memory"] = (f"does not fit on {room.size}: the pod asks for {memory_mi / 1024:.1f} GiB, a node "
-                              f"leaves {room.memory_mi / 1024:.1f} GiB {after}")
+        problems["memory"] = (
+            f"does not fit on {room.size}: the pod asks for {memory_mi / 1024:.1f} GiB, a node "
+            f"leaves {room.memory_mi / 1024:.1f} GiB {after}"
+        )
     return problems

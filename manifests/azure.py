@@ -44,5 +44,7 @@ def maintenance_window(day: str, start_hour: int, duration_hours: int) -> dict:
 
 def get_credentials_command(resource_group: str, cluster: str) -> str:
     # --format exec asks for the kubelogin exec plugin; convert-kubeconfig picks the login without prompts.
-    return (f"az aks get-credentials --resource-group {resource_group} --name {cluster} --format exec "
-            f"&& kubelogin convert-kubeconfig -l azurecli")
+    return (
+        f"az aks get-credentials --resource-group {resource_group} --name {cluster} --format exec "
+        f"&& kubelogin convert-kubeconfig -l azurecli"
+    )

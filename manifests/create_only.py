@@ -38,40 +38,108 @@ class CreateOnly:
 
 
 TABLE: tuple[CreateOnly, ...] = (
-    CreateOnly("AgentPool", ("vmSize",), ("cpu_vm_size", "gpu_vm_size"), "replace-pool",
-               "azure-native replacement.go (AgentPool vmSize); azure-aks-docs articles/aks/resize-node-pool.md"),
-    CreateOnly("AgentPool", ("scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice"), ("gpu_spot",),
-               "replace-pool",
-               "azure-aks-docs articles/aks/spot-node-pool.md: \"You can't change ScaleSetPriority or "
-               "SpotMaxPrice after creation\""),
-    CreateOnly("AgentPool", ("availabilityZones",), ("availability_zones",), "replace-pool",
-               "azure-aks-docs articles/aks/reliability-availability-zones-configure.md: zones can't change "
-               "after a node pool is created"),
-    CreateOnly("AgentPool", ("gpuProfile",), (), "replace-pool",
-               "azure-aks-docs articles/aks/aks-managed-gpu-nodes.md: gpuProfile driver is immutable after "
-               "node pool creation"),
-    CreateOnly("AgentPool", ("osDiskType", "osDiskSizeGB"), ("cpu_vm_size", "gpu_vm_size"), "replace-pool",
-               "azure-aks-docs articles/aks/concepts-storage.md: the OS disk can't change after creation"),
-    CreateOnly("ManagedCluster", ("networkProfile.networkPolicy", "networkProfile.networkDataplane"),
-               ("network_policy",), "replace-cluster", "azure-native replacement.go (networkProfile)"),
-    CreateOnly("ManagedCluster", ("networkProfile.podCidr",), ("pod_cidr",), "replace-cluster",
-               "azure-native replacement.go (networkProfile)"),
-    CreateOnly("ManagedCluster", ("networkProfile.serviceCidr",), ("service_cidr",), "replace-cluster",
-               "azure-native replacement.go (networkProfile); no update path in the AKS API"),
-    CreateOnly("ManagedCluster", ("networkProfile.dnsServiceIP",), ("dns_service_ip",), "replace-cluster",
-               "azure-native replacement.go (networkProfile); no update path in the AKS API"),
-    CreateOnly("ManagedCluster", ("location",), ("location",), "replace-cluster",
-               "azure-native replacement.go (ManagedCluster, ResourceGroup location)"),
-    CreateOnly("ManagedCluster", ("dnsPrefix",), (), "replace-cluster",
-               "azure-native replacement.go (ManagedCluster dnsPrefix); it is derived from the stack name"),
-    CreateOnly("ManagedCluster", ("agentPoolProfiles[0].vmSize",), ("system_vm_size",), "refuse",
-               "azure-aks-docs articles/aks/resize-node-pool.md: a pool's VM size can't change; a new system "
-               "pool takes its place"),
-    CreateOnly("ManagedCluster", ("agentPoolProfiles[0].availabilityZones",), ("availability_zones",), "refuse",
-               "azure-aks-docs articles/aks/reliability-availability-zones-configure.md"),
-    CreateOnly("ManagedCluster", ("agentPoolProfiles[0].count",), ("system_node_count",), "refuse",
-               "not create-only in AKS, but ignored by Pulumi once the cluster exists (pulumi-azure-native#1532, "
-               "#4264): scale it with az aks nodepool scale"),
+    CreateOnly(
+        "AgentPool",
+        ("vmSize",),
+        ("cpu_vm_size", "gpu_vm_size"),
+        "replace-pool",
+        "azure-native replacement.go (AgentPool vmSize); azure-aks-docs articles/aks/resize-node-pool.md",
+    ),
+    CreateOnly(
+        "AgentPool",
+        ("scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice"),
+        ("gpu_spot",),
+        "replace-pool",
+        "azure-aks-docs articles/aks/spot-node-pool.md: \"You can't change ScaleSetPriority or "
+        'SpotMaxPrice after creation"',
+    ),
+    CreateOnly(
+        "AgentPool",
+        ("availabilityZones",),
+        ("availability_zones",),
+        "replace-pool",
+        "azure-aks-docs articles/aks/reliability-availability-zones-configure.md: zones can't change "
+        "after a node pool is created",
+    ),
+    CreateOnly(
+        "AgentPool",
+        ("gpuProfile",),
+        (),
+        "replace-pool",
+        "azure-aks-docs articles/aks/aks-managed-gpu-nodes.md: gpuProfile driver is immutable after node pool creation",
+    ),
+    CreateOnly(
+        "AgentPool",
+        ("osDiskType", "osDiskSizeGB"),
+        ("cpu_vm_size", "gpu_vm_size"),
+        "replace-pool",
+        "azure-aks-docs articles/aks/concepts-storage.md: the OS disk can't change after creation",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("networkProfile.networkPolicy", "networkProfile.networkDataplane"),
+        ("network_policy",),
+        "replace-cluster",
+        "azure-native replacement.go (networkProfile)",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("networkProfile.podCidr",),
+        ("pod_cidr",),
+        "replace-cluster",
+        "azure-native replacement.go (networkProfile)",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("networkProfile.serviceCidr",),
+        ("service_cidr",),
+        "replace-cluster",
+        "azure-native replacement.go (networkProfile); no update path in the AKS API",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("networkProfile.dnsServiceIP",),
+        ("dns_service_ip",),
+        "replace-cluster",
+        "azure-native replacement.go (networkProfile); no update path in the AKS API",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("location",),
+        ("location",),
+        "replace-cluster",
+        "azure-native replacement.go (ManagedCluster, ResourceGroup location)",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("dnsPrefix",),
+        (),
+        "replace-cluster",
+        "azure-native replacement.go (ManagedCluster dnsPrefix); it is derived from the stack name",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("agentPoolProfiles[0].vmSize",),
+        ("system_vm_size",),
+        "refuse",
+        "azure-aks-docs articles/aks/resize-node-pool.md: a pool's VM size can't change; a new system "
+        "pool takes its place",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("agentPoolProfiles[0].availabilityZones",),
+        ("availability_zones",),
+        "refuse",
+        "azure-aks-docs articles/aks/reliability-availability-zones-configure.md",
+    ),
+    CreateOnly(
+        "ManagedCluster",
+        ("agentPoolProfiles[0].count",),
+        ("system_node_count",),
+        "refuse",
+        "not create-only in AKS, but ignored by Pulumi once the cluster exists (pulumi-azure-native#1532, "
+        "#4264): scale it with az aks nodepool scale",
+    ),
     # StorageAccount `kind` (Standard <-> Premium storageSku): handled with the storage component; its entry
     # belongs here.
 )
@@ -79,8 +147,7 @@ TABLE: tuple[CreateOnly, ...] = (
 
 def replace_on_changes(resource: str, handling: str) -> list[str]:
     """Every property path of `resource` handled by replacement, for its `replace_on_changes` option."""
-    return [p for entry in TABLE if entry.resource == resource and entry.handling == handling
-            for p in entry.properties]
+    return [p for entry in TABLE if entry.resource == resource and entry.handling == handling for p in entry.properties]
 
 
 def _line(field: str, value: Any, why: str) -> str:
@@ -103,45 +170,80 @@ def live_conflicts(settings: Any, live: dict) -> tuple[list[str], list[str]]:
     system = pools.get("system")
     if system:
         if system.get("vmSize") and system["vmSize"] != settings.system_vm_size:
-            errors.append(_line(
-                "system_vm_size", settings.system_vm_size,
-                f"cannot be applied: the system pool runs {system['vmSize']} and AKS cannot resize a pool. It takes "
-                "a new system pool (az aks nodepool add --mode System --node-vm-size <size>, then az aks nodepool "
-                f"delete --name system), or the old value back: pulumi config set ray-aks:systemVmSize "
-                f"{system['vmSize']}"))
+            errors.append(
+                _line(
+                    "system_vm_size",
+                    settings.system_vm_size,
+                    f"cannot be applied: the system pool runs {system['vmSize']} and AKS cannot resize a pool. It takes "
+                    "a new system pool (az aks nodepool add --mode System --node-vm-size <size>, then az aks nodepool "
+                    f"delete --name system), or the old value back: pulumi config set ray-aks:systemVmSize "
+                    f"{system['vmSize']}",
+                )
+            )
         zones = sorted(system.get("availabilityZones") or [])
         if zones != sorted(settings.availability_zones):
-            errors.append(_line(
-                "availability_zones", settings.availability_zones,
-                f"cannot be applied to the system pool, which runs in zones {zones}: AKS fixes a pool's zones at "
-                "creation. It takes a new cluster (destroy and up), or the old value back"))
+            errors.append(
+                _line(
+                    "availability_zones",
+                    settings.availability_zones,
+                    f"cannot be applied to the system pool, which runs in zones {zones}: AKS fixes a pool's zones at "
+                    "creation. It takes a new cluster (destroy and up), or the old value back",
+                )
+            )
         if system.get("count") is not None and system["count"] != settings.system_node_count:
-            errors.append(_line(
-                "system_node_count", settings.system_node_count,
-                f"is not applied by Pulumi once the cluster exists (the system pool has {system['count']}): run "
-                f"az aks nodepool scale --name system --node-count {settings.system_node_count}, then keep this "
-                "value"))
+            errors.append(
+                _line(
+                    "system_node_count",
+                    settings.system_node_count,
+                    f"is not applied by Pulumi once the cluster exists (the system pool has {system['count']}): run "
+                    f"az aks nodepool scale --name system --node-count {settings.system_node_count}, then keep this "
+                    "value",
+                )
+            )
     network = live.get("networkProfile") or {}
-    for field, wire in (("network_policy", "networkPolicy"), ("pod_cidr", "podCidr"),
-                        ("service_cidr", "serviceCidr"), ("dns_service_ip", "dnsServiceIP")):
+    for field, wire in (
+        ("network_policy", "networkPolicy"),
+        ("pod_cidr", "podCidr"),
+        ("service_cidr", "serviceCidr"),
+        ("dns_service_ip", "dnsServiceIP"),
+    ):
         running = network.get(wire)
         if running is not None and running != getattr(settings, field):
-            warnings.append(_line(
-                field, getattr(settings, field),
-                f"differs from the running cluster ({running!r}): this REPLACES the AKS cluster, with every node "
-                "pool and every Kubernetes object on it (the Blob data stays). Set it back to keep the cluster"))
+            warnings.append(
+                _line(
+                    field,
+                    getattr(settings, field),
+                    f"differs from the running cluster ({running!r}): this REPLACES the AKS cluster, with every node "
+                    "pool and every Kubernetes object on it (the Blob data stays). Set it back to keep the cluster",
+                )
+            )
     if live.get("location") and live["location"] != settings.location:
-        warnings.append(_line("location", settings.location,
-                              f"differs from the running cluster ({live['location']!r}): this REPLACES the cluster"))
+        warnings.append(
+            _line(
+                "location",
+                settings.location,
+                f"differs from the running cluster ({live['location']!r}): this REPLACES the cluster",
+            )
+        )
     running, wanted = _minor(live.get("currentKubernetesVersion")), _minor(settings.kubernetes_version)
     if running and wanted and running != wanted:
         if wanted < running:
-            warnings.append(_line("kubernetes_version", settings.kubernetes_version,
-                                  f"is older than the cluster's {live['currentKubernetesVersion']}; AKS never "
-                                  "downgrades. Set it to the running minor"))
+            warnings.append(
+                _line(
+                    "kubernetes_version",
+                    settings.kubernetes_version,
+                    f"is older than the cluster's {live['currentKubernetesVersion']}; AKS never "
+                    "downgrades. Set it to the running minor",
+                )
+            )
         elif settings.upgrade_channel not in ("none", "node-image"):
-            warnings.append(_line("kubernetes_version", settings.kubernetes_version,
-                                  f"is left to AKS while upgradeChannel is {settings.upgrade_channel} (the cluster "
-                                  f"runs {live['currentKubernetesVersion']}): upgrade with az aks upgrade "
-                                  f"--kubernetes-version {settings.kubernetes_version}"))
+            warnings.append(
+                _line(
+                    "kubernetes_version",
+                    settings.kubernetes_version,
+                    f"is left to AKS while upgradeChannel is {settings.upgrade_channel} (the cluster "
+                    f"runs {live['currentKubernetesVersion']}): upgrade with az aks upgrade "
+                    f"--kubernetes-version {settings.kubernetes_version}",
+                )
+            )
     return errors, warnings

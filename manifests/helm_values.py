@@ -38,9 +38,15 @@ def nvidia_device_plugin_values() -> dict:
         "nodeSelector": pools.gpu_node_selector(),
         # Replaces the default's three alternatives (two need node feature discovery) with the one label
         # our GPU pool has.
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]},
-        ]}}},
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]},
+                    ]
+                }
+            }
+        },
         # Replaces the default list (which also tolerates CriticalAddonsOnly, i.e. the system pool).
         "tolerations": pools.gpu_tolerations(),
     }

@@ -37,8 +37,10 @@ GROUP_LABEL = "ray.io/group"
 
 def head_metrics_ports() -> list[dict]:
     """Container ports the head declares so its PodMonitor can name them."""
-    return [{"name": AUTOSCALER_METRICS_PORT_NAME, "containerPort": AUTOSCALER_METRICS_PORT},
-            {"name": DASHBOARD_METRICS_PORT_NAME, "containerPort": DASHBOARD_METRICS_PORT}]
+    return [
+        {"name": AUTOSCALER_METRICS_PORT_NAME, "containerPort": AUTOSCALER_METRICS_PORT},
+        {"name": DASHBOARD_METRICS_PORT_NAME, "containerPort": DASHBOARD_METRICS_PORT},
+    ]
 
 
 # --- The scraper ---------------------------------------------------------------------------------------
@@ -54,8 +56,13 @@ RAY_CLUSTER_METRIC_LABEL = "ray_io_cluster"
 
 
 def _ray_cluster_relabeling() -> list[dict]:
-    return [{"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_ray_io_cluster"],
-             "targetLabel": RAY_CLUSTER_METRIC_LABEL}]
+    return [
+        {
+            "action": "replace",
+            "sourceLabels": ["__meta_kubernetes_pod_label_ray_io_cluster"],
+            "targetLabel": RAY_CLUSTER_METRIC_LABEL,
+        }
+    ]
 
 
 def _pod_monitor(name: str, namespace: str, selector: dict, ports: list[str], relabelings: list[dict]) -> dict:
@@ -76,9 +83,13 @@ def ray_pod_monitors(namespace: str, cluster_name: str) -> list[dict]:
     head = {raycluster.CLUSTER_LABEL: cluster_name, raycluster.NODE_TYPE_LABEL: raycluster.HEAD_NODE_TYPE}
     workers = {raycluster.CLUSTER_LABEL: cluster_name, raycluster.NODE_TYPE_LABEL: WORKER_NODE_TYPE}
     return [
-        _pod_monitor(f"{cluster_name}-head", namespace, head,
-                     [METRICS_PORT_NAME, AUTOSCALER_METRICS_PORT_NAME, DASHBOARD_METRICS_PORT_NAME],
-                     _ray_cluster_relabeling()),
+        _pod_monitor(
+            f"{cluster_name}-head",
+            namespace,
+            head,
+            [METRICS_PORT_NAME, AUTOSCALER_METRICS_PORT_NAME, DASHBOARD_METRICS_PORT_NAME],
+            _ray_cluster_relabeling(),
+        ),
         _pod_monitor(f"{cluster_name}-workers", namespace, workers, [METRICS_PORT_NAME], _ray_cluster_relabeling()),
     ]
 
@@ -97,13 +108,23 @@ def scraper_to_ray_metrics(namespace: str, cluster_name: str) -> dict:
         "spec": {
             "podSelector": {"matchLabels": {raycluster.CLUSTER_LABEL: cluster_name}},
             "policyTypes": ["Ingress"],
-            "ingress": [{
-                # One peer with both selectors: pods labelled so in that namespace (not either).
-                "from": [{"namespaceSelector": {"matchLabels": {network_policy.NAMESPACE_NAME_LABEL: SCRAPER_NAMESPACE}},
-                          "podSelector": {"matchLabels": dict(SCRAPER_POD_LABELS)}}],
-                "ports": [{"protocol": "TCP", "port": port}
-                          for port in (METRICS_PORT, AUTOSCALER_METRICS_PORT, DASHBOARD_METRICS_PORT)],
-            }],
+            "ingress": [
+                {
+                    # One peer with both selectors: pods labelled so in that namespace (not either).
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {network_policy.NAMESPACE_NAME_LABEL: SCRAPER_NAMESPACE}
+                            },
+                            "podSelector": {"matchLabels": dict(SCRAPER_POD_LABELS)},
+                        }
+                    ],
+                    "ports": [
+                        {"protocol": "TCP", "port": port}
+                        for port in (METRICS_PORT, AUTOSCALER_METRICS_PORT, DASHBOARD_METRICS_PORT)
+                    ],
+                }
+            ],
         },
     }
 
@@ -137,8 +158,10 @@ def dcgm_pod_monitor() -> dict:
 def kube_state_metrics_labels() -> str:
     """kube-state-metrics' --metric-labels-allowlist: the Ray labels on kube_pod_labels and the pool labels on
     kube_node_labels, so pods and nodes can be joined to Ray clusters, groups and pools in PromQL."""
-    return (f"pods=[{raycluster.CLUSTER_LABEL},{raycluster.NODE_TYPE_LABEL},{GROUP_LABEL}],"
-            f"nodes=[{pools.POOL_LABEL},{GPU_PRESENT_LABEL}]")
+    return (
+        f"pods=[{raycluster.CLUSTER_LABEL},{raycluster.NODE_TYPE_LABEL},{GROUP_LABEL}],"
+        f"nodes=[{pools.POOL_LABEL},{GPU_PRESENT_LABEL}]"
+    )
 
 
 def cluster_monitoring_profile(log_analytics_workspace_id: Any) -> dict:
@@ -148,15 +171,21 @@ def cluster_monitoring_profile(log_analytics_workspace_id: Any) -> dict:
     Keys: the nested profile template of FullAzureMonitorMetricsProfile.bicep, and the Azure CLI's add-on
     constants (acs/_consts.py: omsagent, logAnalyticsWorkspaceResourceID, useAADAuth)."""
     return {
-        "azure_monitor_profile": {"metrics": {
-            "enabled": True,
-            "kube_state_metrics": {"metric_labels_allowlist": kube_state_metrics_labels(),
-                                   "metric_annotations_allow_list": ""},
-        }},
-        "addon_profiles": {"omsagent": {
-            "enabled": True,
-            "config": {"logAnalyticsWorkspaceResourceID": log_analytics_workspace_id, "useAADAuth": "true"},
-        }},
+        "azure_monitor_profile": {
+            "metrics": {
+                "enabled": True,
+                "kube_state_metrics": {
+                    "metric_labels_allowlist": kube_state_metrics_labels(),
+                    "metric_annotations_allow_list": "",
+                },
+            }
+        },
+        "addon_profiles": {
+            "omsagent": {
+                "enabled": True,
+                "config": {"logAnalyticsWorkspaceResourceID": log_analytics_workspace_id, "useAADAuth": "true"},
+            }
+        },
     }
 
 
@@ -175,8 +204,11 @@ def prometheus_data_collection_rule(workspace_id: Any, endpoint_id: Any) -> dict
         "kind": "Linux",
         "data_collection_endpoint_id": endpoint_id,
         "description": "Managed Prometheus metrics of the AKS cluster",
-        "data_sources": {"prometheus_forwarder": [
-            {"name": "PrometheusDataSource", "streams": [PROMETHEUS_STREAM], "label_include_filter": {}}]},
+        "data_sources": {
+            "prometheus_forwarder": [
+                {"name": "PrometheusDataSource", "streams": [PROMETHEUS_STREAM], "label_include_filter": {}}
+            ]
+        },
         "destinations": {"monitoring_accounts": [{"account_resource_id": workspace_id, "name": "MonitoringAccount1"}]},
         "data_flows": [{"destinations": ["MonitoringAccount1"], "streams": [PROMETHEUS_STREAM]}],
     }
@@ -190,22 +222,32 @@ def container_insights_data_collection_rule(log_analytics_workspace_id: Any) -> 
         "kind": "Linux",
         "description": "Container Insights: container logs, Kubernetes events and inventory, node syslog",
         "data_sources": {
-            "extensions": [{
-                "name": CONTAINER_INSIGHTS_ASSOCIATION,
-                "extension_name": "ContainerInsights",
-                "streams": [CONTAINER_INSIGHTS_STREAM],
-                "extension_settings": {"dataCollectionSettings": {
-                    "interval": "1m", "namespaceFilteringMode": "Off", "enableContainerLogV2": True}},
-            }],
-            "syslog": [{
-                "name": "sysLogsDataSource",
-                "streams": [SYSLOG_STREAM],
-                "facility_names": ["*"],
-                "log_levels": ["Warning", "Error", "Critical", "Alert", "Emergency"],
-            }],
+            "extensions": [
+                {
+                    "name": CONTAINER_INSIGHTS_ASSOCIATION,
+                    "extension_name": "ContainerInsights",
+                    "streams": [CONTAINER_INSIGHTS_STREAM],
+                    "extension_settings": {
+                        "dataCollectionSettings": {
+                            "interval": "1m",
+                            "namespaceFilteringMode": "Off",
+                            "enableContainerLogV2": True,
+                        }
+                    },
+                }
+            ],
+            "syslog": [
+                {
+                    "name": "sysLogsDataSource",
+                    "streams": [SYSLOG_STREAM],
+                    "facility_names": ["*"],
+                    "log_levels": ["Warning", "Error", "Critical", "Alert", "Emergency"],
+                }
+            ],
         },
-        "destinations": {"log_analytics": [{"workspace_resource_id": log_analytics_workspace_id,
-                                            "name": "ciworkspace"}]},
+        "destinations": {
+            "log_analytics": [{"workspace_resource_id": log_analytics_workspace_id, "name": "ciworkspace"}]
+        },
         "data_flows": [{"destinations": ["ciworkspace"], "streams": [CONTAINER_INSIGHTS_STREAM, SYSLOG_STREAM]}],
     }
 
@@ -234,9 +276,12 @@ def alert_rules(idle_timeout_seconds: int) -> list[dict]:
             "for_": _minutes(gpu_idle_for),
             "severity": 3,
             "labels": {"team": "ml-platform"},
-            "annotations": {"summary": (
-                "GPU node {{ $labels.Hostname }} has been idle longer than Ray's idle timeout plus AKS's "
-                "scale-down time: something keeps it (a pod without a GPU, minCount above 0, a stuck worker).")},
+            "annotations": {
+                "summary": (
+                    "GPU node {{ $labels.Hostname }} has been idle longer than Ray's idle timeout plus AKS's "
+                    "scale-down time: something keeps it (a pod without a GPU, minCount above 0, a stuck worker)."
+                )
+            },
         },
         {
             "alert": "RayNodeTypeNotLaunching",
@@ -245,23 +290,31 @@ def alert_rules(idle_timeout_seconds: int) -> list[dict]:
             "for_": f"PT{PENDING_NODE_MINUTES}M",
             "severity": 2,
             "labels": {"team": "ml-platform"},
-            "annotations": {"summary": (
-                "Ray cluster {{ $labels.ray_io_cluster }} has asked for {{ $labels.NodeType }} nodes for "
-                f"{PENDING_NODE_MINUTES} minutes and none came up: check the pool's quota, Spot capacity and "
-                "`kubectl describe pod` of the pending worker.")},
+            "annotations": {
+                "summary": (
+                    "Ray cluster {{ $labels.ray_io_cluster }} has asked for {{ $labels.NodeType }} nodes for "
+                    f"{PENDING_NODE_MINUTES} minutes and none came up: check the pool's quota, Spot capacity and "
+                    "`kubectl describe pod` of the pending worker."
+                )
+            },
         },
         {
             "alert": "RayTrialsErrored",
             # A Tune trial runs as an actor whose train() call fails when the trial errors; ray_tasks counts
             # tasks by state (the FAILED count only grows during a session).
-            "expression": (f'sum by ({RAY_CLUSTER_METRIC_LABEL}) '
-                           '(ray_tasks{State="FAILED",IsRetry="0",Name=~".+\\\\.train"}) > 0'),
+            "expression": (
+                f"sum by ({RAY_CLUSTER_METRIC_LABEL}) "
+                '(ray_tasks{State="FAILED",IsRetry="0",Name=~".+\\\\.train"}) > 0'
+            ),
             "for_": "PT1M",
             "severity": 3,
             "labels": {"team": "ml-platform"},
-            "annotations": {"summary": (
-                "{{ $value }} Tune trial steps failed on Ray cluster {{ $labels.ray_io_cluster }}: "
-                "see the errored trials in the sweep's results and their logs (docs/monitoring.md).")},
+            "annotations": {
+                "summary": (
+                    "{{ $value }} Tune trial steps failed on Ray cluster {{ $labels.ray_io_cluster }}: "
+                    "see the errored trials in the sweep's results and their logs (docs/monitoring.md)."
+                )
+            },
         },
     ]
 
@@ -285,8 +338,11 @@ def grafana_properties(azure_monitor_workspace_id: Any) -> dict:
         "public_network_access": "Enabled",
         "zone_redundancy": "Disabled",
         "grafana_configurations": {"snapshots": {"external_enabled": False}},
-        "grafana_integrations": {"azure_monitor_workspace_integrations": [
-            {"azure_monitor_workspace_resource_id": azure_monitor_workspace_id}]},
+        "grafana_integrations": {
+            "azure_monitor_workspace_integrations": [
+                {"azure_monitor_workspace_resource_id": azure_monitor_workspace_id}
+            ]
+        },
     }
 
 
@@ -304,10 +360,14 @@ def dashboard_files() -> list[Path]:
 # --- Logs ----------------------------------------------------------------------------------------------
 def trial_logs_query(namespace: str, trial: str = "<trial id>") -> str:
     """KQL over ContainerLogV2 (Container Insights' schema): one trial's lines from the Ray pods."""
-    return (f'ContainerLogV2 | where PodNamespace == "{namespace}" | where LogMessage has "{trial}" '
-            "| project TimeGenerated, PodName, ContainerName, LogMessage | order by TimeGenerated asc")
+    return (
+        f'ContainerLogV2 | where PodNamespace == "{namespace}" | where LogMessage has "{trial}" '
+        "| project TimeGenerated, PodName, ContainerName, LogMessage | order by TimeGenerated asc"
+    )
 
 
 def log_query_command(workspace_customer_id: str, namespace: str) -> str:
-    return (f"az monitor log-analytics query --workspace {workspace_customer_id} "
-            f"--analytics-query '{trial_logs_query(namespace)}' --timespan P7D -o table")
+    return (
+        f"az monitor log-analytics query --workspace {workspace_customer_id} "
+        f"--analytics-query '{trial_logs_query(namespace)}' --timespan P7D -o table"
+    )

@@ -65,18 +65,32 @@ def ray_pods(namespace: str) -> dict:
 def submitters_to_dashboard(namespace: str) -> dict:
     """A RayJob's submitter pod (a Kubernetes Job KubeRay creates) runs `ray job submit` against its
     cluster's head: the dashboard port only."""
-    return _policy("rayjob-submitters-to-dashboard", namespace, HEADS, [{
-        "from": [{"podSelector": RAY_JOB_SUBMITTERS}],
-        "ports": [{"protocol": "TCP", "port": DASHBOARD_PORT}],
-    }])
+    return _policy(
+        "rayjob-submitters-to-dashboard",
+        namespace,
+        HEADS,
+        [
+            {
+                "from": [{"podSelector": RAY_JOB_SUBMITTERS}],
+                "ports": [{"protocol": "TCP", "port": DASHBOARD_PORT}],
+            }
+        ],
+    )
 
 
 def operator_to_dashboard(namespace: str, operator_namespace: str) -> dict:
     """The KubeRay operator drives RayJobs through their head's dashboard: that port only."""
-    return _policy("operator-to-dashboard", namespace, HEADS, [{
-        "from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: operator_namespace}}}],
-        "ports": [{"protocol": "TCP", "port": DASHBOARD_PORT}],
-    }])
+    return _policy(
+        "operator-to-dashboard",
+        namespace,
+        HEADS,
+        [
+            {
+                "from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: operator_namespace}}}],
+                "ports": [{"protocol": "TCP", "port": DASHBOARD_PORT}],
+            }
+        ],
+    )
 
 
 def workers_no_imds(namespace: str) -> dict:

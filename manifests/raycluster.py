@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import versions
 from manifests import monitoring, pools, volumes, workload_identity
-from settings import Settings, vm_vcpus
+from settings import Settings
 from workloads import capacity
 
 API_VERSION = "ray.io/v1"
@@ -80,10 +80,18 @@ AUTOSCALER_MEMORY_MI = 512
 # containers it injects (common/pod.go: wait-gcs-ready) and gives the autoscaler sidecar
 # autoscalerOptions.securityContext.
 RAY_UID, RAY_GID = 1000, 100
-POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": RAY_UID, "runAsGroup": RAY_GID,
-                        "seccompProfile": {"type": "RuntimeDefault"}}
-CONTAINER_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                              "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+POD_SECURITY_CONTEXT = {
+    "runAsNonRoot": True,
+    "runAsUser": RAY_UID,
+    "runAsGroup": RAY_GID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 # AKS's cluster autoscaler removes underused nodes and evicts their pods; it does not skip pods with local
 # storage by default (learn.microsoft.com/azure/aks/cluster-autoscaler, "safe-to-evict").
@@ -108,6 +116,7 @@ WAIT_FOR = "condition=HeadPodReady"
 # A first `pulumi up` pulls the multi-GB Ray image onto a CPU node and mounts both containers.
 TIMEOUT_SECONDS = 1200
 
+
 def head_service_name(cluster_name: str) -> str:
     """The head Service KubeRay creates (utils.GenerateHeadServiceName): headless ClusterIP."""
     return f"{cluster_name}-head-svc"
@@ -116,7 +125,6 @@ def head_service_name(cluster_name: str) -> str:
 def auth_secret_name(cluster_name: str) -> str:
     """The Secret KubeRay creates for token auth when authOptions names none; its key is AUTH_TOKEN_KEY."""
     return cluster_name
-
 
 
 def cpu_worker_max(settings: Settings) -> int:
@@ -132,15 +140,16 @@ def gpu_worker_max(settings: Settings) -> int:
 def worker_groups(settings: Settings) -> list[capacity.Group]:
     """The worker groups as the autoscaler sees them (a node's Ray CPUs and GPUs come from the container
     limits), at their maxima."""
-    return [capacity.Group(CPU_GROUP, settings.cpu_worker_cpus, 0, cpu_worker_max(settings)),
-            capacity.Group(GPU_GROUP, settings.gpu_worker_cpus, settings.gpus_per_node, gpu_worker_max(settings))]
+    return [
+        capacity.Group(CPU_GROUP, settings.cpu_worker_cpus, 0, cpu_worker_max(settings)),
+        capacity.Group(GPU_GROUP, settings.gpu_worker_cpus, settings.gpus_per_node, gpu_worker_max(settings)),
+    ]
 
 
 def head_requests(settings: Settings) -> tuple[int, int]:
     """(millicores, MiB) the head pod asks its node for: the Ray container and the autoscaler sidecar (init
     containers run before them and ask for less)."""
-    return (settings.ray_head_cpus * 1000 + AUTOSCALER_CPU_M,
-            settings.ray_head_memory_gi * 1024 + AUTOSCALER_MEMORY_MI)
+    return (settings.ray_head_cpus * 1000 + AUTOSCALER_CPU_M, settings.ray_head_memory_gi * 1024 + AUTOSCALER_MEMORY_MI)
 
 
 def cpu_worker_requests(settings: Settings) -> tuple[int, int]:
@@ -158,12 +167,16 @@ def mount_check_script(mount_paths: list[str], mountinfo: str = "/proc/self/moun
     checks = []
     for path in mount_paths:
         checks.append(
-            "awk -v p=" + _sh_quote(path) + " '{for (i = 7; i <= NF; i++) if ($i == \"-\") break; "
-            "if ($5 == p) ok = ($(i + 1) ~ /^fuse(\\.|$)/ && $(i + 2) == \"blobfuse2\")} END {exit !ok}' "
+            "awk -v p=" + _sh_quote(path) + ' \'{for (i = 7; i <= NF; i++) if ($i == "-") break; '
+            'if ($5 == p) ok = ($(i + 1) ~ /^fuse(\\.|$)/ && $(i + 2) == "blobfuse2")} END {exit !ok}\' '
             + _sh_quote(mountinfo)
-            + " || { echo " + _sh_quote(f"{path} is not a BlobFuse2 mount: refusing to start "
-                                         "(is tokenRequests set on the blob.csi.azure.com CSIDriver?)")
-            + " >&2; exit 1; }")
+            + " || { echo "
+            + _sh_quote(
+                f"{path} is not a BlobFuse2 mount: refusing to start "
+                "(is tokenRequests set on the blob.csi.azure.com CSIDriver?)"
+            )
+            + " >&2; exit 1; }"
+        )
     return "\n".join([*checks, "echo " + _sh_quote("BlobFuse2 mounts: " + " ".join(mount_paths))])
 
 
@@ -185,24 +198,45 @@ def _resources(cpus: int, memory_gi: int, gpus: int = 0) -> dict:
 
 def one_ray_pod_per_node(cluster_name: str) -> dict:
     """Required anti-affinity against every pod of this cluster, head and both worker groups alike."""
-    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
-        "labelSelector": {"matchLabels": {CLUSTER_LABEL: cluster_name}},
-        "topologyKey": HOSTNAME_TOPOLOGY,
-    }]}}
+    return {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": {CLUSTER_LABEL: cluster_name}},
+                    "topologyKey": HOSTNAME_TOPOLOGY,
+                }
+            ]
+        }
+    }
 
 
-def _pod_template(settings: Settings, *, container: str, image: str, resources: dict, node_selector: dict,
-                  service_account: str, head: bool, tolerations: list | None = None,
-                  ports: list | None = None) -> dict:
+def _pod_template(
+    settings: Settings,
+    *,
+    container: str,
+    image: str,
+    resources: dict,
+    node_selector: dict,
+    service_account: str,
+    head: bool,
+    tolerations: list | None = None,
+    ports: list | None = None,
+) -> dict:
     blob = volumes.blob_volumes(settings)
     mounts = [{"name": v.claim_name, "mountPath": v.mount_path} for v in blob]
     claims = [{"name": v.claim_name, "persistentVolumeClaim": {"claimName": v.claim_name}} for v in blob]
-    ray_container = {"name": container, "image": image, "resources": resources, "volumeMounts": mounts,
-                     "securityContext": CONTAINER_SECURITY_CONTEXT}
+    ray_container = {
+        "name": container,
+        "image": image,
+        "resources": resources,
+        "volumeMounts": mounts,
+        "securityContext": CONTAINER_SECURITY_CONTEXT,
+    }
     if ports:
         ray_container["ports"] = ports
     check = {
-        "name": MOUNT_CHECK_CONTAINER, "image": image,
+        "name": MOUNT_CHECK_CONTAINER,
+        "image": image,
         "command": ["sh", "-c", mount_check_script([v.mount_path for v in blob])],
         "volumeMounts": [{**m, "readOnly": True} for m in mounts],
         "resources": {"requests": dict(MOUNT_CHECK_RESOURCES), "limits": dict(MOUNT_CHECK_RESOURCES)},
@@ -239,13 +273,19 @@ def raycluster_manifest(settings: Settings) -> dict:
         "rayStartParams": {"num-cpus": "0", "dashboard-host": "0.0.0.0"},
         "serviceType": "ClusterIP",
         "template": _pod_template(
-            settings, container=HEAD_CONTAINER, image=settings.ray_image,
+            settings,
+            container=HEAD_CONTAINER,
+            image=settings.ray_image,
             resources=_resources(settings.ray_head_cpus, settings.ray_head_memory_gi),
-            node_selector=pools.cpu_node_selector(), service_account=settings.ray_service_account, head=True,
-            ports=[{"name": "gcs-server", "containerPort": GCS_PORT},
-                   {"name": "dashboard", "containerPort": DASHBOARD_PORT},
-                   {"name": "client", "containerPort": CLIENT_PORT},
-                   *monitoring.head_metrics_ports()],
+            node_selector=pools.cpu_node_selector(),
+            service_account=settings.ray_service_account,
+            head=True,
+            ports=[
+                {"name": "gcs-server", "containerPort": GCS_PORT},
+                {"name": "dashboard", "containerPort": DASHBOARD_PORT},
+                {"name": "client", "containerPort": CLIENT_PORT},
+                *monitoring.head_metrics_ports(),
+            ],
         ),
     }
     cpu_workers = {
@@ -254,9 +294,12 @@ def raycluster_manifest(settings: Settings) -> dict:
         "minReplicas": 0,
         "maxReplicas": cpu_worker_max(settings),
         "template": _pod_template(
-            settings, container=WORKER_CONTAINER, image=settings.ray_image,
+            settings,
+            container=WORKER_CONTAINER,
+            image=settings.ray_image,
             resources=_resources(settings.cpu_worker_cpus, settings.cpu_worker_memory_gi),
-            node_selector=pools.cpu_node_selector(), service_account=settings.ray_worker_service_account,
+            node_selector=pools.cpu_node_selector(),
+            service_account=settings.ray_worker_service_account,
             head=False,
         ),
     }
@@ -266,9 +309,12 @@ def raycluster_manifest(settings: Settings) -> dict:
         "minReplicas": 0,
         "maxReplicas": gpu_worker_max(settings),
         "template": _pod_template(
-            settings, container=WORKER_CONTAINER, image=settings.ray_gpu_image,
+            settings,
+            container=WORKER_CONTAINER,
+            image=settings.ray_gpu_image,
             resources=_resources(settings.gpu_worker_cpus, settings.gpu_worker_memory_gi, settings.gpus_per_node),
-            node_selector=pools.gpu_node_selector(), service_account=settings.ray_worker_service_account,
+            node_selector=pools.gpu_node_selector(),
+            service_account=settings.ray_worker_service_account,
             head=False,
             # Both taints, Spot pool or not: tolerating a taint a node lacks is harmless.
             tolerations=pools.gpu_tolerations(),

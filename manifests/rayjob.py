@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from manifests.raycluster import HEAD_CONTAINER, NODE_TYPE_LABEL, HEAD_NODE_TYPE
+from manifests.raycluster import HEAD_CONTAINER, HEAD_NODE_TYPE, NODE_TYPE_LABEL
 from settings import Settings
 
 API_VERSION = "ray.io/v1"
@@ -69,8 +69,16 @@ class SweepFailed(Exception):
 
 
 def entrypoint(settings: Settings) -> list[str]:
-    return ["python", "-m", "workloads.tune", "--data-dir", settings.datasets_mount_path,
-            "--storage-path", settings.results_mount_path, *settings.sweep_args]
+    return [
+        "python",
+        "-m",
+        "workloads.tune",
+        "--data-dir",
+        settings.datasets_mount_path,
+        "--storage-path",
+        settings.results_mount_path,
+        *settings.sweep_args,
+    ]
 
 
 def runtime_env(settings: Settings) -> dict:
@@ -81,11 +89,16 @@ def runtime_env(settings: Settings) -> dict:
 
 
 def rayjob_name(settings: Settings) -> str:
-    identity = json.dumps({
-        "entrypoint": entrypoint(settings), "runtime_env": runtime_env(settings),
-        "deadline": settings.sweep_deadline_seconds, "cluster": settings.ray_cluster_name,
-        "images": [settings.ray_image, settings.ray_gpu_image],
-    }, sort_keys=True)
+    identity = json.dumps(
+        {
+            "entrypoint": entrypoint(settings),
+            "runtime_env": runtime_env(settings),
+            "deadline": settings.sweep_deadline_seconds,
+            "cluster": settings.ray_cluster_name,
+            "images": [settings.ray_image, settings.ray_gpu_image],
+        },
+        sort_keys=True,
+    )
     name = NAME_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:10]
     assert len(name) <= MAX_NAME_LENGTH
     return name
@@ -127,8 +140,10 @@ def outcome(name: str, namespace: str, status: dict[str, Any] | None) -> str:
         return SUCCEEDED
     reason = status.get("reason") or "no reason given"
     message = status.get("message") or "no message"
-    raise SweepFailed(f"RayJob {name} ended {deployment or 'without a deployment status'} "
-                      f"(job {job or 'never started'}, {reason}): {message}. Details: kubectl -n {namespace} describe "
-                      f"rayjob {name}; the driver's log: kubectl -n {namespace} logs -l "
-                      f"{NODE_TYPE_LABEL}={HEAD_NODE_TYPE} -c {HEAD_CONTAINER}, or the dashboard's Jobs tab. "
-                      "To run it again unchanged: pulumi up --replace <the RayJob's URN>")
+    raise SweepFailed(
+        f"RayJob {name} ended {deployment or 'without a deployment status'} "
+        f"(job {job or 'never started'}, {reason}): {message}. Details: kubectl -n {namespace} describe "
+        f"rayjob {name}; the driver's log: kubectl -n {namespace} logs -l "
+        f"{NODE_TYPE_LABEL}={HEAD_NODE_TYPE} -c {HEAD_CONTAINER}, or the dashboard's Jobs tab. "
+        "To run it again unchanged: pulumi up --replace <the RayJob's URN>"
+    )

@@ -25,6 +25,7 @@ DOCKERFILE = "images/Dockerfile"
 # Paths relative to the repository root, which is the build context (images/Dockerfile COPYs from it).
 BUILD_CONTEXT = "."
 
+
 def has_registry_host(image: str) -> bool:
     """Whether an image reference names its registry (Docker's rule: a first path part with '.' or ':',
     or 'localhost')."""
@@ -56,8 +57,10 @@ def in_registry(manifest: dict, login_server: str) -> dict:
                         continue
                     if has_registry_host(image):
                         if not image.startswith(f"{login_server}/"):
-                            raise ValueError(f"container {container.get('name')!r}: {image!r} is not in the "
-                                             f"stack's registry {login_server}")
+                            raise ValueError(
+                                f"container {container.get('name')!r}: {image!r} is not in the "
+                                f"stack's registry {login_server}"
+                            )
                     else:
                         container["image"] = image_ref(login_server, image)
             for value in node.values():
@@ -86,8 +89,10 @@ def container_images(manifest: Any) -> list[str]:
 
 # (workload image setting, upstream base image, torch wheel index) for the CPU and the GPU image.
 def image_builds(cpu_image: str, gpu_image: str) -> list[tuple[str, str, str]]:
-    return [(cpu_image, versions.RAY_IMAGE, versions.TORCH_CPU_INDEX),
-            (gpu_image, versions.RAY_GPU_IMAGE, versions.TORCH_GPU_INDEX)]
+    return [
+        (cpu_image, versions.RAY_IMAGE, versions.TORCH_CPU_INDEX),
+        (gpu_image, versions.RAY_GPU_IMAGE, versions.TORCH_GPU_INDEX),
+    ]
 
 
 def build_commands(registry: str, login_server: str, cpu_image: str, gpu_image: str) -> list[str]:
@@ -95,14 +100,42 @@ def build_commands(registry: str, login_server: str, cpu_image: str, gpu_image: 
     (ACR Tasks: no Docker on the machine that runs it). Run from the repository root."""
     imports, builds = [], []
     for image, base, torch_index in image_builds(cpu_image, gpu_image):
-        imports.append(shlex.join(["az", "acr", "import", "--name", registry, "--source", f"{DOCKER_HUB}/{base}",
-                                   "--image", base, "--force"]))
-        builds.append(shlex.join([
-            "az", "acr", "build", "--registry", registry, "--image", image, "--file", DOCKERFILE,
-            "--build-arg", f"BASE_IMAGE={image_ref(login_server, base)}",
-            "--build-arg", f"TORCH_INDEX={torch_index}",
-            BUILD_CONTEXT,
-        ]))
+        imports.append(
+            shlex.join(
+                [
+                    "az",
+                    "acr",
+                    "import",
+                    "--name",
+                    registry,
+                    "--source",
+                    f"{DOCKER_HUB}/{base}",
+                    "--image",
+                    base,
+                    "--force",
+                ]
+            )
+        )
+        builds.append(
+            shlex.join(
+                [
+                    "az",
+                    "acr",
+                    "build",
+                    "--registry",
+                    registry,
+                    "--image",
+                    image,
+                    "--file",
+                    DOCKERFILE,
+                    "--build-arg",
+                    f"BASE_IMAGE={image_ref(login_server, base)}",
+                    "--build-arg",
+                    f"TORCH_INDEX={torch_index}",
+                    BUILD_CONTEXT,
+                ]
+            )
+        )
     return imports + builds
 
 

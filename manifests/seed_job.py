@@ -56,20 +56,27 @@ def seed_job(settings: Settings) -> dict:
                     "restartPolicy": "Never",
                     "nodeSelector": pools.cpu_node_selector(),
                     "securityContext": {
-                        "runAsNonRoot": True, "runAsUser": RAY_UID, "runAsGroup": RAY_GID,
+                        "runAsNonRoot": True,
+                        "runAsUser": RAY_UID,
+                        "runAsGroup": RAY_GID,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [{
-                        "name": CONTAINER,
-                        "image": settings.ray_image,
-                        "command": command(settings),
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                        "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
-                                      "limits": {"cpu": "1", "memory": "2Gi"}},
-                        "volumeMounts": [{"name": datasets.claim_name, "mountPath": datasets.mount_path}],
-                    }],
-                    "volumes": [{"name": datasets.claim_name,
-                                 "persistentVolumeClaim": {"claimName": datasets.claim_name}}],
+                    "containers": [
+                        {
+                            "name": CONTAINER,
+                            "image": settings.ray_image,
+                            "command": command(settings),
+                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                            "resources": {
+                                "requests": {"cpu": "1", "memory": "2Gi"},
+                                "limits": {"cpu": "1", "memory": "2Gi"},
+                            },
+                            "volumeMounts": [{"name": datasets.claim_name, "mountPath": datasets.mount_path}],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": datasets.claim_name, "persistentVolumeClaim": {"claimName": datasets.claim_name}}
+                    ],
                 },
             },
         },

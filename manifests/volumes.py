@@ -114,11 +114,21 @@ def blob_volumes(settings: Settings) -> tuple[BlobVolume, BlobVolume]:
     datasets_pv = f"{settings.ray_namespace}-{DATASETS_CONTAINER}"
     results_pv = f"{settings.ray_namespace}-{RESULTS_CONTAINER}"
     return (
-        BlobVolume(DATASETS_CONTAINER, datasets_pv, DATASETS_CONTAINER, settings.datasets_mount_path,
-                   tuple(datasets_mount_options())),
+        BlobVolume(
+            DATASETS_CONTAINER,
+            datasets_pv,
+            DATASETS_CONTAINER,
+            settings.datasets_mount_path,
+            tuple(datasets_mount_options()),
+        ),
         # One cache directory per volume on the node's temp disk, like the driver's own /mnt/<volume id>.
-        BlobVolume(RESULTS_CONTAINER, results_pv, RESULTS_CONTAINER, settings.results_mount_path,
-                   tuple(results_mount_options(f"/mnt/blobfuse2/{results_pv}"))),
+        BlobVolume(
+            RESULTS_CONTAINER,
+            results_pv,
+            RESULTS_CONTAINER,
+            settings.results_mount_path,
+            tuple(results_mount_options(f"/mnt/blobfuse2/{results_pv}")),
+        ),
     )
 
 
@@ -144,8 +154,7 @@ def storage_class() -> dict:
     }
 
 
-def persistent_volume(volume: BlobVolume, *, namespace: str, resource_group: str, account: str,
-                      client_id: str) -> dict:
+def persistent_volume(volume: BlobVolume, *, namespace: str, resource_group: str, account: str, client_id: str) -> dict:
     """A PV bound to one container through the managed identity, reserved for its claim."""
     return {
         "apiVersion": "v1",

@@ -27,8 +27,7 @@ def subject(namespace: str, service_account_name: str) -> str:
     return f"system:serviceaccount:{namespace}:{service_account_name}"
 
 
-def service_account(name: str, namespace: str, client_id: str, tenant_id: str, *,
-                    automount_token: bool = True) -> dict:
+def service_account(name: str, namespace: str, client_id: str, tenant_id: str, *, automount_token: bool = True) -> dict:
     """automount_token False: pods of this account get no Kubernetes API token unless they ask."""
     account = {
         "apiVersion": "v1",

@@ -27,12 +27,25 @@ def _validate_stack(args: StackValidationArgs, report_violation: ReportViolation
 
 
 BLOB_ROLE_POLICY = StackValidationPolicy(
-    name=BLOB_ROLE_POLICY_NAME, description=BLOB_ROLE_POLICY_DESCRIPTION, validate=_validate_stack)
+    name=BLOB_ROLE_POLICY_NAME, description=BLOB_ROLE_POLICY_DESCRIPTION, validate=_validate_stack
+)
 
 POLICIES: list[Policy] = [*(rule.policy() for rule in RULES), BLOB_ROLE_POLICY]
 
 __all__ = [
-    "BLOB_DATA_ROLES", "BLOB_ROLE_POLICY", "BLOB_ROLE_POLICY_NAME", "POLICIES", "RULES", "TAGGED_TYPES", "UNKNOWN",
-    "ResourceRule", "StackResource", "blob_volume_identities_hold_data_roles", "is_gpu_vm_size", "is_unknown",
-    "lookup", "plain", "takes_tags",
+    "BLOB_DATA_ROLES",
+    "BLOB_ROLE_POLICY",
+    "BLOB_ROLE_POLICY_NAME",
+    "POLICIES",
+    "RULES",
+    "TAGGED_TYPES",
+    "UNKNOWN",
+    "ResourceRule",
+    "StackResource",
+    "blob_volume_identities_hold_data_roles",
+    "is_gpu_vm_size",
+    "is_unknown",
+    "lookup",
+    "plain",
+    "takes_tags",
 ]

@@ -38,7 +38,9 @@ class ResourceRule:
 
         schema = None
         if self.config:
-            schema = PolicyConfigSchema({key: {**spec, "default": default}
-                                         for key, (spec, default) in self.config.items()})
-        return ResourceValidationPolicy(name=self.name, description=self.description, validate=validate,
-                                        config_schema=schema)
+            schema = PolicyConfigSchema(
+                {key: {**spec, "default": default} for key, (spec, default) in self.config.items()}
+            )
+        return ResourceValidationPolicy(
+            name=self.name, description=self.description, validate=validate, config_schema=schema
+        )

@@ -69,109 +69,198 @@ _AGENT_POOL = dict(pattern=r"^[a-z][a-z0-9]{0,11}$", min_length=1, max_length=12
 
 RULES: dict[str, NameRule] = {
     "azure-native:resources:ResourceGroup": NameRule(
-        _GROUP, "resourceGroupName",
-        "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json", "2024-03-01",
-        pattern=r"^[-\w\._\(\)]+$", min_length=1, max_length=90,
-        note="the parameter's description: a period is not allowed at the end"),
+        _GROUP,
+        "resourceGroupName",
+        "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json",
+        "2024-03-01",
+        pattern=r"^[-\w\._\(\)]+$",
+        min_length=1,
+        max_length=90,
+        note="the parameter's description: a period is not allowed at the end",
+    ),
     "azure-native:network:VirtualNetwork": NameRule(
-        _GROUP + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}", "virtualNetworkName",
-        _NETWORK, "2024-05-01", note="the spec sets no pattern or length"),
+        _GROUP + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}",
+        "virtualNetworkName",
+        _NETWORK,
+        "2024-05-01",
+        note="the spec sets no pattern or length",
+    ),
     "azure-native:network:Subnet": NameRule(
         _GROUP + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
-        "subnetName", _NETWORK, "2024-05-01", note="the spec sets no pattern or length"),
+        "subnetName",
+        _NETWORK,
+        "2024-05-01",
+        note="the spec sets no pattern or length",
+    ),
     "azure-native:managedidentity:UserAssignedIdentity": NameRule(
-        _GROUP + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", "resourceName",
-        _MSI, "2023-01-31", note="ResourceNameParameter sets no pattern or length"),
+        _GROUP + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
+        "resourceName",
+        _MSI,
+        "2023-01-31",
+        note="ResourceNameParameter sets no pattern or length",
+    ),
     "azure-native:managedidentity:FederatedIdentityCredential": NameRule(
         _GROUP + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}"
         "/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}",
-        "federatedIdentityCredentialResourceName", _MSI, "2023-01-31",
-        pattern=r"^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$"),
+        "federatedIdentityCredentialResourceName",
+        _MSI,
+        "2023-01-31",
+        pattern=r"^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$",
+    ),
     "azure-native:containerservice:ManagedCluster": NameRule(
-        _GROUP + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}", "resourceName",
-        _AKS, "2025-09-01",
-        pattern=r"^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$", min_length=1, max_length=63,
-        body_names=(("agentPoolProfiles", "azure-native:containerservice:AgentPool"),)),
+        _GROUP + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}",
+        "resourceName",
+        _AKS,
+        "2025-09-01",
+        pattern=r"^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$",
+        min_length=1,
+        max_length=63,
+        body_names=(("agentPoolProfiles", "azure-native:containerservice:AgentPool"),),
+    ),
     "azure-native:containerservice:AgentPool": NameRule(
         _GROUP + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}",
-        "agentPoolName", _AKS, "2025-09-01", **_AGENT_POOL,
-        note="AgentPoolNameParameter; Linux pools take up to 12 characters"),
+        "agentPoolName",
+        _AKS,
+        "2025-09-01",
+        **_AGENT_POOL,
+        note="AgentPoolNameParameter; Linux pools take up to 12 characters",
+    ),
     "azure-native:containerservice:MaintenanceConfiguration": NameRule(
         _GROUP + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}"
-        "/maintenanceConfigurations/{configName}", "configName", _AKS, "2025-09-01",
+        "/maintenanceConfigurations/{configName}",
+        "configName",
+        _AKS,
+        "2025-09-01",
         allowed=("default", "aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"),
-        note="the configName description lists the supported values"),
+        note="the configName description lists the supported values",
+    ),
     "azure-native:storage:StorageAccount": NameRule(
-        _GROUP + "/providers/Microsoft.Storage/storageAccounts/{accountName}", "accountName",
-        _STORAGE + "storage.json", "2024-01-01", pattern=r"^[a-z0-9]+$", min_length=3, max_length=24,
-        global_name=True, note="StorageAccounts_CheckNameAvailability: the name is global"),
+        _GROUP + "/providers/Microsoft.Storage/storageAccounts/{accountName}",
+        "accountName",
+        _STORAGE + "storage.json",
+        "2024-01-01",
+        pattern=r"^[a-z0-9]+$",
+        min_length=3,
+        max_length=24,
+        global_name=True,
+        note="StorageAccounts_CheckNameAvailability: the name is global",
+    ),
     "azure-native:storage:BlobServiceProperties": NameRule(
         _GROUP + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/{BlobServicesName}",
-        "blobServicesName", _STORAGE + "blob.json", "2024-01-01", allowed=("default",),
-        note="BlobServicesName is an enum with the one value 'default'"),
+        "blobServicesName",
+        _STORAGE + "blob.json",
+        "2024-01-01",
+        allowed=("default",),
+        note="BlobServicesName is an enum with the one value 'default'",
+    ),
     "azure-native:storage:BlobContainer": NameRule(
         _GROUP + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default"
-        "/containers/{containerName}", "containerName", _STORAGE + "blob.json", "2024-01-01",
-        pattern=r"^[a-z0-9](-?[a-z0-9])*$", min_length=3, max_length=63,
+        "/containers/{containerName}",
+        "containerName",
+        _STORAGE + "blob.json",
+        "2024-01-01",
+        pattern=r"^[a-z0-9](-?[a-z0-9])*$",
+        min_length=3,
+        max_length=63,
         note="ContainerName: the length is the spec's, the pattern its description's (lowercase letters, "
-             "digits and single dashes between them)"),
+        "digits and single dashes between them)",
+    ),
     "azure-native:authorization:RoleAssignment": NameRule(
-        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", "roleAssignmentName",
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+        "roleAssignmentName",
         "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/"
-        "authorization-RoleAssignmentsCalls.json", "2022-04-01",
+        "authorization-RoleAssignmentsCalls.json",
+        "2022-04-01",
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         autoname="uuid",
         note="RoleAssignmentNameParameter: 'It can be any valid GUID'; azure-native autonames it with a GUID "
-             "(pulumi-azure-native#582, #625)"),
+        "(pulumi-azure-native#582, #625)",
+    ),
     "azure-native:containerregistry:Registry": NameRule(
-        _REGISTRY, "registryName", _ACR + "2023-01-01-preview/containerregistry.json", "2023-01-01-preview",
-        pattern=r"^[a-zA-Z0-9]*$", min_length=5, max_length=50, global_name=True,
+        _REGISTRY,
+        "registryName",
+        _ACR + "2023-01-01-preview/containerregistry.json",
+        "2023-01-01-preview",
+        pattern=r"^[a-zA-Z0-9]*$",
+        min_length=5,
+        max_length=50,
+        global_name=True,
         note="RegistryNameParameter; the name is global (<name>.azurecr.io, Registries_CheckNameAvailability): "
-             "an autoname's hyphen breaks the pattern"),
+        "an autoname's hyphen breaks the pattern",
+    ),
     "azure-native:containerregistry:CacheRule": NameRule(
-        _REGISTRY + "/cacheRules/{cacheRuleName}", "cacheRuleName",
-        _ACR + "2024-11-01-preview/containerregistry.json", "2024-11-01-preview",
-        pattern=r"^[a-zA-Z0-9-]*$", min_length=5, max_length=50, note="CacheRuleNameParameter"),
+        _REGISTRY + "/cacheRules/{cacheRuleName}",
+        "cacheRuleName",
+        _ACR + "2024-11-01-preview/containerregistry.json",
+        "2024-11-01-preview",
+        pattern=r"^[a-zA-Z0-9-]*$",
+        min_length=5,
+        max_length=50,
+        note="CacheRuleNameParameter",
+    ),
     "azure-native:monitor:AzureMonitorWorkspace": NameRule(
-        _GROUP + "/providers/Microsoft.Monitor/accounts/{azureMonitorWorkspaceName}", "azureMonitorWorkspaceName",
+        _GROUP + "/providers/Microsoft.Monitor/accounts/{azureMonitorWorkspaceName}",
+        "azureMonitorWorkspaceName",
         "monitor/resource-manager/Microsoft.Monitor/Accounts/stable/2023-04-03/monitoringAccounts_API.json",
-        "2023-04-03", pattern=r"^(?!-)[a-zA-Z0-9-]+[^-]$",
+        "2023-04-03",
+        pattern=r"^(?!-)[a-zA-Z0-9-]+[^-]$",
         note="the path parameter's pattern (no hyphen first or last, at least 2 characters); the spec sets no "
-             "maximum length"),
+        "maximum length",
+    ),
     "azure-native:monitor:DataCollectionEndpoint": NameRule(
         _GROUP + "/providers/Microsoft.Insights/dataCollectionEndpoints/{dataCollectionEndpointName}",
-        "dataCollectionEndpointName", _INSIGHTS + "dataCollectionEndpoints_API.json", "2022-06-01",
+        "dataCollectionEndpointName",
+        _INSIGHTS + "dataCollectionEndpoints_API.json",
+        "2022-06-01",
         note=_NO_RULE + "; Azure's managed Prometheus templates (Azure/prometheus-collector "
-             "AddonTerraformTemplate/main.tf) cut DCE names to 44 characters, not checked here"),
+        "AddonTerraformTemplate/main.tf) cut DCE names to 44 characters, not checked here",
+    ),
     "azure-native:monitor:DataCollectionRule": NameRule(
         _GROUP + "/providers/Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}",
-        "dataCollectionRuleName", _INSIGHTS + "dataCollectionRules_API.json", "2022-06-01",
-        note=_NO_RULE + "; the same templates cut DCR names to 64 characters, not checked here"),
+        "dataCollectionRuleName",
+        _INSIGHTS + "dataCollectionRules_API.json",
+        "2022-06-01",
+        note=_NO_RULE + "; the same templates cut DCR names to 64 characters, not checked here",
+    ),
     "azure-native:monitor:DataCollectionRuleAssociation": NameRule(
         "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
-        "associationName", _INSIGHTS + "dataCollectionRuleAssociations_API.json", "2022-06-01",
-        note=_NO_RULE + "; an extension resource: the association lives under the resource it ties (resourceUri)"),
+        "associationName",
+        _INSIGHTS + "dataCollectionRuleAssociations_API.json",
+        "2022-06-01",
+        note=_NO_RULE + "; an extension resource: the association lives under the resource it ties (resourceUri)",
+    ),
     "azure-native:alertsmanagement:PrometheusRuleGroup": NameRule(
-        _GROUP + "/providers/Microsoft.AlertsManagement/prometheusRuleGroups/{ruleGroupName}", "ruleGroupName",
+        _GROUP + "/providers/Microsoft.AlertsManagement/prometheusRuleGroups/{ruleGroupName}",
+        "ruleGroupName",
         "alertsmanagement/resource-manager/Microsoft.AlertsManagement/stable/2023-03-01/PrometheusRuleGroups.json",
-        "2023-03-01", pattern=r"^[^:@/#{}%&+*<>?\\]+$",
+        "2023-03-01",
+        pattern=r"^[^:@/#{}%&+*<>?\\]+$",
         note="RuleGroupNameParameter; Azure's naming rules page (learn.microsoft.com resource-name-rules) also "
-             "says 1-260 characters, no '|', not ending in a space or period: not checked here"),
+        "says 1-260 characters, no '|', not ending in a space or period: not checked here",
+    ),
     "azure-native:dashboard:Grafana": NameRule(
-        _GROUP + "/providers/Microsoft.Dashboard/grafana/{workspaceName}", "workspaceName",
-        "dashboard/resource-manager/Microsoft.Dashboard/Dashboard/stable/2024-10-01/grafana.json", "2024-10-01",
+        _GROUP + "/providers/Microsoft.Dashboard/grafana/{workspaceName}",
+        "workspaceName",
+        "dashboard/resource-manager/Microsoft.Dashboard/Dashboard/stable/2024-10-01/grafana.json",
+        "2024-10-01",
         pattern=r"^[a-zA-Z][a-z0-9A-Z-]{0,28}[a-z0-9A-Z]$",
         note="WorkspaceNameParameter: a letter first, letters, digits and hyphens, no hyphen last, 2-30 "
-             "characters; terraform-provider-azurerm (azurerm_dashboard_grafana) allows only 2-23, which no Azure "
-             "source states: not checked here"),
+        "characters; terraform-provider-azurerm (azurerm_dashboard_grafana) allows only 2-23, which no Azure "
+        "source states: not checked here",
+    ),
     "azure-native:operationalinsights:Workspace": NameRule(
         # The spec writes this path with a lowercase "resourcegroups".
         "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.OperationalInsights"
-        "/workspaces/{workspaceName}", "workspaceName",
+        "/workspaces/{workspaceName}",
+        "workspaceName",
         "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/Workspaces.json",
-        "2023-09-01", pattern=r"^[A-Za-z0-9][A-Za-z0-9-]+[A-Za-z0-9]$", min_length=4, max_length=63,
+        "2023-09-01",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]+[A-Za-z0-9]$",
+        min_length=4,
+        max_length=63,
         note="WorkspaceNameParameter of operationalinsights/resource-manager/common/v1/types.json; Workspaces_Delete: "
-             "a deleted workspace's name stays taken for 14 days unless deleted with force"),
+        "a deleted workspace's name stays taken for 14 days unless deleted with force",
+    ),
 }
 
 
@@ -187,14 +276,19 @@ def name_errors(resource_type: str, logical_name: str, inputs: dict) -> list[str
     errors = []
     checks = [(this, this.name_param, inputs.get(this.name_param))]
     for list_key, other_type in this.body_names:
-        checks += [(rule(other_type), f"{list_key}[{i}].name", item.get("name"))
-                   for i, item in enumerate(inputs.get(list_key) or [])]
+        checks += [
+            (rule(other_type), f"{list_key}[{i}].name", item.get("name"))
+            for i, item in enumerate(inputs.get(list_key) or [])
+        ]
     for which, key, value in checks:
         if not isinstance(value, str) or value == "<unknown>":
             continue
         for why in which.violations(value):
-            errors.append(f"{resource_type} {logical_name!r}: {key} {value!r} {why} ({which.source}"
-                          + (f"; {which.note}" if which.note else "") + ")")
+            errors.append(
+                f"{resource_type} {logical_name!r}: {key} {value!r} {why} ({which.source}"
+                + (f"; {which.note}" if which.note else "")
+                + ")"
+            )
     return errors
 
 
@@ -202,5 +296,4 @@ def arm_id(resource_type: str, inputs: dict, subscription_id: str) -> str:
     """The resource id ARM gives this resource: its spec path filled in from the inputs."""
     template = rule(resource_type).path
     values = {"subscriptionId": subscription_id, **{k: v for k, v in inputs.items() if isinstance(v, str)}}
-    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m[1], values.get(m[1][0].lower() + m[1][1:], m[0]))),
-                  template)
+    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m[1], values.get(m[1][0].lower() + m[1][1:], m[0]))), template)

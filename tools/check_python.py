@@ -14,7 +14,7 @@ import versions
 
 
 def wanted(tag=versions.RAY_PYTHON_TAG):
-    """"py311" -> "3.11"."""
+    """ "py311" -> "3.11"."""
     return f"{tag[2]}.{tag[3:]}"
 
 
@@ -23,8 +23,10 @@ def problem(version_info, executable, tag=versions.RAY_PYTHON_TAG):
     have = f"{version_info[0]}.{version_info[1]}"
     if have == wanted(tag):
         return None
-    return (f"{executable} is Python {have}; this project needs Python {wanted(tag)}, the Ray images' Python ({versions.RAY_IMAGE}). Install it, then run "
-            f"make PYTHON=/path/to/python{wanted(tag)} ...")
+    return (
+        f"{executable} is Python {have}; this project needs Python {wanted(tag)}, the Ray images' Python ({versions.RAY_IMAGE}). Install it, then run "
+        f"make PYTHON=/path/to/python{wanted(tag)} ..."
+    )
 
 
 if __name__ == "__main__":

@@ -13,15 +13,18 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from manifests.monitoring import DASHBOARDS_DIR
 
 # Ray's factories read these to override a dashboard's uid, global filters and log link; a developer's
 # environment must not leak into the committed files.
-_RAY_OVERRIDES = ("RAY_GRAFANA_{name}_DASHBOARD_UID", "RAY_GRAFANA_{name}_DASHBOARD_GLOBAL_FILTERS",
-                  "RAY_GRAFANA_{name}_LOG_LINK_URL")
+_RAY_OVERRIDES = (
+    "RAY_GRAFANA_{name}_DASHBOARD_UID",
+    "RAY_GRAFANA_{name}_DASHBOARD_GLOBAL_FILTERS",
+    "RAY_GRAFANA_{name}_LOG_LINK_URL",
+)
 # The dashboards a Ray Tune sweep fills: the core one (tasks, actors, nodes, autoscaler, logical and
 # physical GPUs), Ray Data's and Ray Train's. Serve's need a Serve application.
 RAY_DASHBOARDS = ("default", "data", "train")
@@ -52,7 +55,10 @@ def ray_dashboards() -> dict[str, dict]:
 
 def _panel(panel_id: int, title: str, unit: str, expr: str, legend: str, x: int, y: int) -> dict:
     return {
-        "id": panel_id, "type": "timeseries", "title": title, "datasource": DATASOURCE,
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": DATASOURCE,
         "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
         "options": {"legend": {"displayMode": "table", "placement": "bottom", "calcs": ["mean", "max"]}},
@@ -77,8 +83,15 @@ def gpu_dashboard() -> dict:
     """Per GPU and per pod (the exporter maps GPUs to the pods holding them through the kubelet)."""
     selector = 'Hostname=~"$Hostname"'
     panels = [
-        _panel(i + 1, title, unit, f"{metric}{{{selector}}}", "{{Hostname}} GPU {{gpu}} {{namespace}}/{{pod}}",
-               x=12 * (i % 2), y=8 * (i // 2))
+        _panel(
+            i + 1,
+            title,
+            unit,
+            f"{metric}{{{selector}}}",
+            "{{Hostname}} GPU {{gpu}} {{namespace}}/{{pod}}",
+            x=12 * (i % 2),
+            y=8 * (i // 2),
+        )
         for i, (title, unit, metric) in enumerate(GPU_PANELS)
     ]
     return {
@@ -90,14 +103,34 @@ def gpu_dashboard() -> dict:
         "editable": False,
         "refresh": "30s",
         "time": {"from": "now-3h", "to": "now"},
-        "templating": {"list": [
-            {"name": "datasource", "type": "datasource", "query": "prometheus", "hide": 0,
-             "label": "Data source", "current": {}, "options": [], "refresh": 1},
-            {"name": "Hostname", "type": "query", "datasource": DATASOURCE, "label": "Node",
-             "query": {"query": "label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)", "refId": "Hostname"},
-             "definition": "label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)",
-             "includeAll": True, "multi": True, "allValue": ".*", "refresh": 2, "current": {}, "options": []},
-        ]},
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "hide": 0,
+                    "label": "Data source",
+                    "current": {},
+                    "options": [],
+                    "refresh": 1,
+                },
+                {
+                    "name": "Hostname",
+                    "type": "query",
+                    "datasource": DATASOURCE,
+                    "label": "Node",
+                    "query": {"query": "label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)", "refId": "Hostname"},
+                    "definition": "label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)",
+                    "includeAll": True,
+                    "multi": True,
+                    "allValue": ".*",
+                    "refresh": 2,
+                    "current": {},
+                    "options": [],
+                },
+            ]
+        },
         "panels": panels,
     }
 

@@ -17,12 +17,14 @@ from tools.mocks import Recording, Registration
 
 # Fill colours by provider: Azure, Kubernetes, Helm charts, providers.
 _AZURE, _KUBERNETES, _CHART, _PROVIDER = "#dbeafe", "#dcfce7", "#fef3c7", "#e5e7eb"
-LEGEND = ("blue: Azure · green: Kubernetes · yellow: Helm chart · grey boxes: components · "
-          "arrows: created before · dashed: through the Kubernetes provider")
+LEGEND = (
+    "blue: Azure · green: Kubernetes · yellow: Helm chart · grey boxes: components · "
+    "arrows: created before · dashed: through the Kubernetes provider"
+)
 
 
 def short_type(type_: str) -> str:
-    """"azure-native:containerservice:ManagedCluster" → "containerservice:ManagedCluster"."""
+    """ "azure-native:containerservice:ManagedCluster" → "containerservice:ManagedCluster"."""
     provider, _, rest = type_.partition(":")
     if provider == "pulumi" and rest.startswith("providers:"):
         return f"provider:{rest.split(':', 1)[1]}"
@@ -62,18 +64,33 @@ def resource_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
             urn = next((c for c in children[urn] if c not in is_cluster), children[urn][0])
         return urn
 
-    graph = graphviz.Digraph("plan", graph_attr={
-        "rankdir": "LR", "compound": "true", "fontname": "Helvetica", "fontsize": "12", "nodesep": "0.2",
-        "ranksep": "0.5", "label": f"{title}\\n{LEGEND}" if title else LEGEND, "labelloc": "t"},
+    graph = graphviz.Digraph(
+        "plan",
+        graph_attr={
+            "rankdir": "LR",
+            "compound": "true",
+            "fontname": "Helvetica",
+            "fontsize": "12",
+            "nodesep": "0.2",
+            "ranksep": "0.5",
+            "label": f"{title}\\n{LEGEND}" if title else LEGEND,
+            "labelloc": "t",
+        },
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "10"},
-        edge_attr={"color": "#6b7280", "arrowsize": "0.6"})
+        edge_attr={"color": "#6b7280", "arrowsize": "0.6"},
+    )
 
     def add(parent: graphviz.Digraph, urn: str) -> None:
         resource = resources[urn]
         if urn in is_cluster:
             with parent.subgraph(name=f"cluster_{ids[urn]}") as sub:
-                sub.attr(label=f"{resource.name} ({short_type(resource.type)})", style="rounded,filled",
-                         fillcolor="#f9fafb", color="#9ca3af", fontsize="11")
+                sub.attr(
+                    label=f"{resource.name} ({short_type(resource.type)})",
+                    style="rounded,filled",
+                    fillcolor="#f9fafb",
+                    color="#9ca3af",
+                    fontsize="11",
+                )
                 for child in children[urn]:
                     add(sub, child)
         else:
@@ -125,16 +142,28 @@ def component_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
             if dep in resources and top(dep) != top(urn):
                 needs[top(urn)].add(top(dep))
     ids = {urn: f"c{i}" for i, urn in enumerate(tops)}
-    graph = graphviz.Digraph("components", graph_attr={
-        "rankdir": "TB", "fontname": "Helvetica", "fontsize": "14", "nodesep": "0.3", "ranksep": "0.35",
-        "label": title, "labelloc": "t"},
+    graph = graphviz.Digraph(
+        "components",
+        graph_attr={
+            "rankdir": "TB",
+            "fontname": "Helvetica",
+            "fontsize": "14",
+            "nodesep": "0.3",
+            "ranksep": "0.35",
+            "label": title,
+            "labelloc": "t",
+        },
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "14"},
-        edge_attr={"color": "#6b7280", "arrowsize": "0.7"})
+        edge_attr={"color": "#6b7280", "arrowsize": "0.7"},
+    )
     for urn in tops:
         resource = resources[urn]
         count = f"{held[urn]} resource{'s' if held[urn] != 1 else ''}"
-        label = f"{resource.name} ({short_type(resource.type)})\\n{count}" if held[urn] else \
-            f"{short_type(resource.type)}\\n{resource.name}"
+        label = (
+            f"{resource.name} ({short_type(resource.type)})\\n{count}"
+            if held[urn]
+            else f"{short_type(resource.type)}\\n{resource.name}"
+        )
         graph.node(ids[urn], label, fillcolor="#f9fafb" if held[urn] else _fill(resource))
     for urn, deps in sorted(_reduce(needs).items()):
         for dep in sorted(deps):

@@ -21,8 +21,8 @@ import base64
 import json
 import random
 import runpy
-import uuid
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,6 @@ from pulumi_internals import (
     run_pulumi_func,
 )
 from pulumi_internals import sync_await as _sync_await
-
 from tools import arm_names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -59,18 +58,42 @@ CALLER_OBJECT_ID = "33333333-3333-3333-3333-333333333333"
 USER_KUBECONFIG = {
     "apiVersion": "v1",
     "kind": "Config",
-    "clusters": [{"name": "mock-aks", "cluster": {"server": "https://mock-aks.hcp.eastus2.azmk8s.io:443",
-                                                 "certificate-authority-data": "Y2E="}}],
+    "clusters": [
+        {
+            "name": "mock-aks",
+            "cluster": {"server": "https://mock-aks.hcp.eastus2.azmk8s.io:443", "certificate-authority-data": "Y2E="},
+        }
+    ],
     "contexts": [{"name": "mock-aks", "context": {"cluster": "mock-aks", "user": "clusterUser_rg_mock-aks"}}],
     "current-context": "mock-aks",
-    "users": [{"name": "clusterUser_rg_mock-aks", "user": {"exec": {
-        "apiVersion": "client.authentication.k8s.io/v1beta1",
-        "command": "kubelogin",
-        "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id",
-                 "6dae42f8-4368-4678-94ff-3960e28e3630", "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
-                 "--tenant-id", TENANT_ID, "--login", "devicecode"],
-        "env": None, "installHint": "kubelogin is not installed", "interactiveMode": "IfNeeded",
-        "provideClusterInfo": False}}}],
+    "users": [
+        {
+            "name": "clusterUser_rg_mock-aks",
+            "user": {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": "kubelogin",
+                    "args": [
+                        "get-token",
+                        "--environment",
+                        "AzurePublicCloud",
+                        "--server-id",
+                        "6dae42f8-4368-4678-94ff-3960e28e3630",
+                        "--client-id",
+                        "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
+                        "--tenant-id",
+                        TENANT_ID,
+                        "--login",
+                        "devicecode",
+                    ],
+                    "env": None,
+                    "installHint": "kubelogin is not installed",
+                    "interactiveMode": "IfNeeded",
+                    "provideClusterInfo": False,
+                }
+            },
+        }
+    ],
 }
 
 
@@ -168,7 +191,7 @@ class AzureMocks(pulumi.runtime.Mocks):
         old = self.state.find(args.typ, args.name)
         if rule.name_param not in outputs:
             # getDefaultName keeps the name a resource already has; only a new resource gets a new one.
-            outputs[rule.name_param] = (old.outputs[rule.name_param] if old else self._autoname(rule, args.name))
+            outputs[rule.name_param] = old.outputs[rule.name_param] if old else self._autoname(rule, args.name)
         errors = arm_names.name_errors(args.typ, args.name, outputs)
         if errors:
             raise ValueError("Azure would refuse this name:\n  " + "\n  ".join(errors))
@@ -180,21 +203,28 @@ class AzureMocks(pulumi.runtime.Mocks):
             operation = self.operations.get((args.typ, args.name), "update")
         elif args.resource_id:
             if args.resource_id.lower() != resource_id.lower():
-                raise ValueError(f"{args.typ} {args.name!r}: import id {args.resource_id} is not the resource "
-                                 f"its inputs name ({resource_id})")
+                raise ValueError(
+                    f"{args.typ} {args.name!r}: import id {args.resource_id} is not the resource "
+                    f"its inputs name ({resource_id})"
+                )
             if resource_id not in self.cloud.resources:
                 raise ValueError(f"{args.typ} {args.name!r}: cannot import {resource_id}: it does not exist")
             # The engine imports, then updates the resource to the program's inputs (pulumi/docs#18198).
             outputs = {**self.cloud.resources[resource_id], **outputs}
             operation = "import"
         elif resource_id in self.cloud.resources and not singleton:
-            raise ValueError(f"cannot create already existing resource '{resource_id}' "
-                             f"({args.typ} {args.name!r}; azure-native refuses to adopt it: import it instead)")
+            raise ValueError(
+                f"cannot create already existing resource '{resource_id}' "
+                f"({args.typ} {args.name!r}; azure-native refuses to adopt it: import it instead)"
+            )
         elif rule.global_name and any(
-                other.lower().endswith("/" + outputs[rule.name_param]) and other.split("/")[-2] == rule.path.split("/")[-2]
-                for other in self.cloud.resources):
-            raise ValueError(f"{args.typ} {args.name!r}: the name {outputs[rule.name_param]!r} is already taken "
-                             f"in Azure ({rule.note})")
+            other.lower().endswith("/" + outputs[rule.name_param]) and other.split("/")[-2] == rule.path.split("/")[-2]
+            for other in self.cloud.resources
+        ):
+            raise ValueError(
+                f"{args.typ} {args.name!r}: the name {outputs[rule.name_param]!r} is already taken "
+                f"in Azure ({rule.note})"
+            )
         else:
             operation = "create"
         self.operations[(args.typ, args.name)] = operation
@@ -210,29 +240,42 @@ class AzureMocks(pulumi.runtime.Mocks):
             resource_id = f"/subscriptions/{SUBSCRIPTION_ID}/mock/{args.typ.replace(':', '/')}/{args.name}"
         name = outputs.get("name", args.name)
         if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
-            outputs.update(clientId=_uuid("client", args.name), principalId=_uuid("principal", args.name),
-                           tenantId=TENANT_ID)
+            outputs.update(
+                clientId=_uuid("client", args.name), principalId=_uuid("principal", args.name), tenantId=TENANT_ID
+            )
         elif args.typ == "azure-native:containerservice:ManagedCluster":
-            outputs["oidcIssuerProfile"] = {**args.inputs.get("oidcIssuerProfile", {}),
-                                            "issuerURL": f"https://eastus2.oic.prod-aks.azure.com/{TENANT_ID}/{args.name}/"}
+            outputs["oidcIssuerProfile"] = {
+                **args.inputs.get("oidcIssuerProfile", {}),
+                "issuerURL": f"https://eastus2.oic.prod-aks.azure.com/{TENANT_ID}/{args.name}/",
+            }
             outputs["fqdn"] = f"{args.name}.hcp.eastus2.azmk8s.io"
             # The API takes user-assigned identities as a list of ids and answers with a map.
             identity = dict(args.inputs.get("identity", {}))
             if isinstance(identity.get("userAssignedIdentities"), list):
                 identity["userAssignedIdentities"] = {
                     i: {"clientId": _uuid("client", i), "principalId": _uuid("principal", i)}
-                    for i in identity["userAssignedIdentities"]}
+                    for i in identity["userAssignedIdentities"]
+                }
             outputs["identity"] = identity
             # AKS makes the kubelet identity itself when the cluster names none.
-            outputs["identityProfile"] = {"kubeletidentity": {
-                "objectId": _uuid("principal", f"{args.name}-kubelet"), "clientId": _uuid("client", f"{args.name}-kubelet"),
-                "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/mock/kubelet/{args.name}"}}
+            outputs["identityProfile"] = {
+                "kubeletidentity": {
+                    "objectId": _uuid("principal", f"{args.name}-kubelet"),
+                    "clientId": _uuid("client", f"{args.name}-kubelet"),
+                    "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/mock/kubelet/{args.name}",
+                }
+            }
         if args.inputs.get("identity", {}).get("type") == "SystemAssigned":
-            outputs["identity"] = {**args.inputs["identity"], "principalId": _uuid("principal", args.name),
-                                   "tenantId": TENANT_ID}
+            outputs["identity"] = {
+                **args.inputs["identity"],
+                "principalId": _uuid("principal", args.name),
+                "tenantId": TENANT_ID,
+            }
         if args.typ == "azure-native:dashboard:Grafana":
-            outputs["properties"] = {**args.inputs.get("properties", {}),
-                                     "endpoint": f"https://{args.name}-mock.eus2.grafana.azure.com"}
+            outputs["properties"] = {
+                **args.inputs.get("properties", {}),
+                "endpoint": f"https://{args.name}-mock.eus2.grafana.azure.com",
+            }
         elif args.typ == "azure-native:operationalinsights:Workspace":
             outputs["customerId"] = _uuid("workspace", args.name)
         elif args.typ == "azure-native:containerregistry:Registry":
@@ -244,8 +287,12 @@ class AzureMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         self.invokes.append((args.token, dict(args.args)))
         if args.token == "azure-native:authorization:getClientConfig":
-            return {"clientId": _uuid("client", "caller"), "objectId": CALLER_OBJECT_ID,
-                    "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}, []
+            return {
+                "clientId": _uuid("client", "caller"),
+                "objectId": CALLER_OBJECT_ID,
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+            }, []
         if args.token == "azure-native:authorization:getClientToken":
             return {"token": f"mock-token-for-{args.args.get('endpoint') or 'arm'}"}, []
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
@@ -267,7 +314,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         if request.type != "pulumi:pulumi:Stack":
             self._refuse_protected_replacement(request)
         response = super().RegisterResource(request)
@@ -291,8 +338,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "additionalSecretOutputs": list(request.additionalSecretOutputs),
                 "replaceOnChanges": list(request.replaceOnChanges),
                 "replaceWith": list(request.replace_with),
-                "customTimeouts": {"create": request.customTimeouts.create, "update": request.customTimeouts.update,
-                                   "delete": request.customTimeouts.delete},
+                "customTimeouts": {
+                    "create": request.customTimeouts.create,
+                    "update": request.customTimeouts.update,
+                    "delete": request.customTimeouts.delete,
+                },
                 "aliases": [str(alias) for alias in request.aliases],
             },
             id=response.id,
@@ -308,17 +358,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if old is None:
             return
         inputs = _plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
-        changed = sorted(key for key in request.replaceOnChanges
-                         if key in inputs and inputs.get(key) != old.inputs.get(key))
+        changed = sorted(
+            key for key in request.replaceOnChanges if key in inputs and inputs.get(key) != old.inputs.get(key)
+        )
         if not changed:
             return
         if old.options.get("protect"):
-            raise ValueError(f"unable to replace resource {old.urn} as it is currently marked for protection "
-                             f"(replaceOnChanges: {', '.join(changed)} changed from "
-                             f"{', '.join(repr(old.inputs.get(k)) for k in changed)})")
+            raise ValueError(
+                f"unable to replace resource {old.urn} as it is currently marked for protection "
+                f"(replaceOnChanges: {', '.join(changed)} changed from "
+                f"{', '.join(repr(old.inputs.get(k)) for k in changed)})"
+            )
         self.mocks.operations[(request.type, request.name)] = "replace"
 
-    def RegisterResourceOutputs(self, request):  # noqa: N802
+    def RegisterResourceOutputs(self, request):
         if "::pulumi:pulumi:Stack::" in request.urn:
             outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
             self.secret_outputs = {k for k, v in outputs.items() if _is_secret(v)}
@@ -342,8 +395,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def stack_config(stack: str = "dev", overrides: dict[str, Any] | None = None,
-                 remove: tuple[str, ...] = ()) -> dict[str, str]:
+def stack_config(
+    stack: str = "dev", overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()
+) -> dict[str, str]:
     """A stack's config as the Pulumi CLI hands it to the program: Pulumi.yaml defaults (and the offline
     API allow-list), then Pulumi.<stack>.yaml, then overrides; every value as text (structured values as JSON)."""
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
@@ -372,9 +426,15 @@ def _as_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def run_program(config: dict[str, str] | None = None, stack: str = "dev", preview: bool = False,
-                cloud: Cloud | None = None, state: StackState | None = None, seed: int = 0,
-                mocks: AzureMocks | None = None) -> Recording:
+def run_program(
+    config: dict[str, str] | None = None,
+    stack: str = "dev",
+    preview: bool = False,
+    cloud: Cloud | None = None,
+    state: StackState | None = None,
+    seed: int = 0,
+    mocks: AzureMocks | None = None,
+) -> Recording:
     """Run __main__.py under mocks with the given config (default: the stack's) and return the recording.
 
     `cloud` and `state` carry what exists in Azure and in the stack's state from an earlier run (see
@@ -413,10 +473,12 @@ def run_program(config: dict[str, str] | None = None, stack: str = "dev", previe
 
 
 def _recording(monitor: RecordingMonitor, mocks: AzureMocks) -> Recording:
-    operations = {urn: mocks.operations[(r.type, r.name)] for urn, r in monitor.registrations.items()
-                  if (r.type, r.name) in mocks.operations}
-    return Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs,
-                     operations)
+    operations = {
+        urn: mocks.operations[(r.type, r.name)]
+        for urn, r in monitor.registrations.items()
+        if (r.type, r.name) in mocks.operations
+    }
+    return Recording(monitor.registrations, monitor.stack_outputs, mocks.invokes, monitor.secret_outputs, operations)
 
 
 def state_of(recording: Recording) -> StackState:

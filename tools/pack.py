@@ -75,18 +75,27 @@ def _provider(recording: Recording, resource: Registration) -> PolicyProviderRes
     return PolicyProviderResource(provider.type, _props(provider.inputs), provider.urn, provider.name)
 
 
-def resource_args(recording: Recording, resource: Registration,
-                  config: Mapping[str, Any] | None = None) -> ResourceValidationArgs:
+def resource_args(
+    recording: Recording, resource: Registration, config: Mapping[str, Any] | None = None
+) -> ResourceValidationArgs:
     """What a resource policy gets for one registered resource: its inputs."""
-    return ResourceValidationArgs(resource.type, _props(resource.inputs), resource.urn, resource.name,
-                                  _options(resource), _provider(recording, resource), dict(config or {}))
+    return ResourceValidationArgs(
+        resource.type,
+        _props(resource.inputs),
+        resource.urn,
+        resource.name,
+        _options(resource),
+        _provider(recording, resource),
+        dict(config or {}),
+    )
 
 
 def stack_args(recording: Recording, config: Mapping[str, Any] | None = None) -> StackValidationArgs:
     """What a stack policy gets: every resource with its outputs, parents and dependencies linked."""
     by_urn = {
-        r.urn: PolicyResource(r.type, _props(r.outputs or r.inputs), r.urn, r.name, _options(r),
-                              _provider(recording, r), None, [], {})
+        r.urn: PolicyResource(
+            r.type, _props(r.outputs or r.inputs), r.urn, r.name, _options(r), _provider(recording, r), None, [], {}
+        )
         for r in recording.resources.values()
     }
     for r in recording.resources.values():
@@ -115,8 +124,9 @@ def _run(policy: Any, args: Any, found: list[Violation], default_urn: str) -> No
         found.append(Violation(policy.name, default_urn, "read an unknown value"))
 
 
-def evaluate(recording: Recording, config: Mapping[str, Mapping[str, Any]] | None = None,
-             pack: list | None = None) -> list[Violation]:
+def evaluate(
+    recording: Recording, config: Mapping[str, Mapping[str, Any]] | None = None, pack: list | None = None
+) -> list[Violation]:
     """Every violation the pack reports for the recorded program; `config` is the policy pack config
     (policy name → its properties), as in `--policy-pack-config`."""
     config = config or {}

@@ -33,9 +33,11 @@ from tools.pack import Violation, evaluate
 CHART_TYPES = ("kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
 # Left in every folder this tool writes: the sign that it may empty the folder next time.
 MARKER = ".tools-plan"
-DOT_MISSING = ("Graphviz's `dot` is not on PATH, so the picture can't be drawn "
-               "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz). "
-               "The manifests, resources.md and graph.dot were written.")
+DOT_MISSING = (
+    "Graphviz's `dot` is not on PATH, so the picture can't be drawn "
+    "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz). "
+    "The manifests, resources.md and graph.dot were written."
+)
 
 
 def is_manifest(resource: Registration) -> bool:
@@ -50,8 +52,11 @@ def manifest_of(resource: Registration) -> dict[str, Any]:
     group_version, _, kind = resource.type.removeprefix("kubernetes:").partition(":")
     api_version = group_version.removeprefix("core/")
     body = {k: v for k, v in resource.inputs.items() if k not in ("apiVersion", "kind")}
-    return {"apiVersion": resource.inputs.get("apiVersion", api_version), "kind": resource.inputs.get("kind", kind),
-            **body}
+    return {
+        "apiVersion": resource.inputs.get("apiVersion", api_version),
+        "kind": resource.inputs.get("kind", kind),
+        **body,
+    }
 
 
 def manifest_filename(resource: Registration) -> str:
@@ -70,9 +75,11 @@ def _slug(text: str) -> str:
 def manifest_text(resource: Registration) -> str:
     if resource.type in CHART_TYPES:
         inputs = resource.inputs
-        header = (f"# Helm chart {inputs.get('chart')} {inputs.get('version', '')} from "
-                  f"{(inputs.get('repositoryOpts') or {}).get('repo', '')} into namespace {inputs.get('namespace', '')}"
-                  f" ({short_type(resource.type)} {resource.name}): the values Pulumi passes.\n")
+        header = (
+            f"# Helm chart {inputs.get('chart')} {inputs.get('version', '')} from "
+            f"{(inputs.get('repositoryOpts') or {}).get('repo', '')} into namespace {inputs.get('namespace', '')}"
+            f" ({short_type(resource.type)} {resource.name}): the values Pulumi passes.\n"
+        )
         return header + yaml.safe_dump(manifest_of(resource), sort_keys=False)
     return f"# {short_type(resource.type)} {resource.name}\n" + yaml.safe_dump(manifest_of(resource), sort_keys=False)
 
@@ -97,8 +104,10 @@ def resources_table(recording: Recording, stack: str, violations: list[Violation
         "",
         "## Policy pack (policy/, ray-aks-baseline)",
         "",
-        *([f"- **{v.policy}** on `{names.get(v.urn, v.urn or 'the stack')}`: {v.message}" for v in violations]
-          or ["No violations."]),
+        *(
+            [f"- **{v.policy}** on `{names.get(v.urn, v.urn or 'the stack')}`: {v.message}" for v in violations]
+            or ["No violations."]
+        ),
         "",
         "## Resources",
         "",
@@ -123,8 +132,10 @@ def not_ours(out: Path) -> bool:
 def prepare_out(out: Path) -> None:
     """Empty `out` if this tool made it (or it is empty), create it if missing; refuse anything else."""
     if not_ours(out):
-        raise NotOurFolder(f"{out} exists and was not written by tools.plan; nothing was deleted. "
-                           "Name a new folder (default: plan) or one an earlier plan wrote.")
+        raise NotOurFolder(
+            f"{out} exists and was not written by tools.plan; nothing was deleted. "
+            "Name a new folder (default: plan) or one an earlier plan wrote."
+        )
     if out.exists():
         shutil.rmtree(out)
     (out / "manifests").mkdir(parents=True)
@@ -155,8 +166,12 @@ def write_plan(recording: Recording, stack: str, out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default: dev)")
-    parser.add_argument("--out", type=Path, default=Path("plan"),
-                        help="output folder: new, empty, or one an earlier plan wrote, which is emptied (default: plan)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("plan"),
+        help="output folder: new, empty, or one an earlier plan wrote, which is emptied (default: plan)",
+    )
     args = parser.parse_args(argv)
     if not_ours(args.out):  # before the program runs: say it at once
         print(f"tools.plan: {(NotOurFolder.__doc__ or '').strip()} ({args.out}); nothing was deleted.", file=sys.stderr)
@@ -170,9 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     except NotOurFolder as err:
         print(f"tools.plan: {err}", file=sys.stderr)
         return 2
-    print(f"Wrote {len(written)} files to {args.out}/ "
-          f"({sum(p.parent.name == 'manifests' for p in written)} manifests, graph.svg/png, components.svg/png, "
-          "resources.md)")
+    print(
+        f"Wrote {len(written)} files to {args.out}/ "
+        f"({sum(p.parent.name == 'manifests' for p in written)} manifests, graph.svg/png, components.svg/png, "
+        "resources.md)"
+    )
     return 0
 
 

@@ -22,8 +22,8 @@ import secrets
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import settings
 from manifests import pools, raycluster, volumes
@@ -76,14 +76,31 @@ def check_token_requests(run: Runner) -> Check:
     requests = json.loads(output.stdout).get("spec", {}).get("tokenRequests") or []
     if any(r.get("audience") == TOKEN_AUDIENCE for r in requests):
         return Check(PASS, name, f"{volumes.DRIVER} requests a token for {TOKEN_AUDIENCE}")
-    return Check(FAIL, name, f"{volumes.DRIVER} has no tokenRequests for {TOKEN_AUDIENCE}: workload-identity "
-                             "mounts become empty directories on the node's disk")
+    return Check(
+        FAIL,
+        name,
+        f"{volumes.DRIVER} has no tokenRequests for {TOKEN_AUDIENCE}: workload-identity "
+        "mounts become empty directories on the node's disk",
+    )
 
 
 def head_pod(run: Runner, namespace: str, cluster: str) -> tuple[str | None, Check | None]:
     selector = f"{raycluster.CLUSTER_LABEL}={cluster},{raycluster.NODE_TYPE_LABEL}={raycluster.HEAD_NODE_TYPE}"
-    output = run(["kubectl", "-n", namespace, "get", "pods", "-l", selector, "--field-selector",
-                  "status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}"])
+    output = run(
+        [
+            "kubectl",
+            "-n",
+            namespace,
+            "get",
+            "pods",
+            "-l",
+            selector,
+            "--field-selector",
+            "status.phase=Running",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ]
+    )
     names = output.stdout.split()
     if output.returncode != 0 or not names:
         return None, Check(FAIL, "head pod", f"no running head pod of {cluster} in {namespace}: {_failed(output)}")
@@ -105,8 +122,10 @@ def check_fuse_mounts(run: Runner, namespace: str, pod: str, paths: list[str]) -
 def check_round_trip(run: Runner, namespace: str, pod: str, results_path: str, token: str) -> Check:
     name = "results container round trip"
     path = f"{results_path}/.smoke-{token}"
-    script = f"printf %s {shlex.quote(token)} > {shlex.quote(path)} && cat {shlex.quote(path)}; " \
-             f"status=$?; rm -f {shlex.quote(path)}; exit $status"
+    script = (
+        f"printf %s {shlex.quote(token)} > {shlex.quote(path)} && cat {shlex.quote(path)}; "
+        f"status=$?; rm -f {shlex.quote(path)}; exit $status"
+    )
     output = run(_exec(namespace, pod, "sh", "-c", script))
     if output.returncode == 0 and output.stdout.strip() == token:
         return Check(PASS, name, f"wrote and read back {path}")
@@ -121,13 +140,23 @@ def check_gpu_allocatable(run: Runner, expect_gpu: bool) -> Check:
         return Check(FAIL, name, f"cannot list GPU nodes: {_failed(output)}")
     nodes = json.loads(output.stdout).get("items", [])
     if not nodes:
-        return Check(FAIL if expect_gpu else SKIP, name, "no GPU node has joined yet (the pool scales from zero; "
-                                                         "run a sweep, then run this again with --expect-gpu)")
-    missing = [n["metadata"]["name"] for n in nodes
-               if int(n.get("status", {}).get("allocatable", {}).get(GPU_RESOURCE, "0")) < 1]
+        return Check(
+            FAIL if expect_gpu else SKIP,
+            name,
+            "no GPU node has joined yet (the pool scales from zero; "
+            "run a sweep, then run this again with --expect-gpu)",
+        )
+    missing = [
+        n["metadata"]["name"]
+        for n in nodes
+        if int(n.get("status", {}).get("allocatable", {}).get(GPU_RESOURCE, "0")) < 1
+    ]
     if missing:
-        return Check(FAIL, name, f"GPU nodes without {GPU_RESOURCE}: {', '.join(missing)} (is the NVIDIA "
-                                 "device plugin running there?)")
+        return Check(
+            FAIL,
+            name,
+            f"GPU nodes without {GPU_RESOURCE}: {', '.join(missing)} (is the NVIDIA device plugin running there?)",
+        )
     return Check(PASS, name, f"{len(nodes)} GPU node(s), each with {GPU_RESOURCE}")
 
 
@@ -143,8 +172,13 @@ def check_ray_status(run: Runner, namespace: str, pod: str, expect_gpu: bool) ->
         elif group == raycluster.GPU_GROUP and expect_gpu:
             checks.append(Check(FAIL, f"worker group {group}", "not in ray status: no GPU worker is up or launching"))
         else:
-            checks.append(Check(SKIP, f"worker group {group}", "no node yet (groups appear in ray status once "
-                                                               "the autoscaler adds one)"))
+            checks.append(
+                Check(
+                    SKIP,
+                    f"worker group {group}",
+                    "no node yet (groups appear in ray status once the autoscaler adds one)",
+                )
+            )
     return checks
 
 
@@ -189,17 +223,21 @@ def smoke(stack: settings.Settings, run: Runner, expect_gpu: bool = False, token
 
 def main(argv: Sequence[str] | None = None, run: Runner = run_command) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.smoke", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", default="dev", help="the stack whose settings name the objects (Pulumi.<stack>.yaml)")
-    parser.add_argument("--expect-gpu", action="store_true",
-                        help="fail, rather than skip, when no GPU node or GPU worker is up (after a sweep)")
+    parser.add_argument(
+        "--stack", default="dev", help="the stack whose settings name the objects (Pulumi.<stack>.yaml)"
+    )
+    parser.add_argument(
+        "--expect-gpu",
+        action="store_true",
+        help="fail, rather than skip, when no GPU node or GPU worker is up (after a sweep)",
+    )
     args = parser.parse_args(argv)
     stack = settings.parse(stack_config(args.stack))
     checks = smoke(stack, run, args.expect_gpu)
     for check in checks:
         print(check.line())
     failed = [c for c in checks if c.status == FAIL]
-    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed or skipped; "
-          f"{'FAILED' if failed else 'OK'}")
+    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed or skipped; {'FAILED' if failed else 'OK'}")
     return 1 if failed else 0
 
 

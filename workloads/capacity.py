@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 # Four trials share a GPU: one small CNN cannot keep a GPU busy.
 GPUS_PER_TRIAL = 0.25
@@ -60,8 +60,9 @@ def trials_per_node(cpus: float, gpus: float, cpus_per_trial: float, gpus_per_tr
     return min(fits)
 
 
-def concurrent_trials(groups: Iterable[Group], cpus_per_trial: float, gpus_per_trial: float,
-                      num_samples: int | None = None) -> int:
+def concurrent_trials(
+    groups: Iterable[Group], cpus_per_trial: float, gpus_per_trial: float, num_samples: int | None = None
+) -> int:
     """Trials the groups hold at once at their maxima (Ray packs trials per node), at least one (it waits
     for a node) and at most `num_samples`."""
     total: float = 0
@@ -78,8 +79,14 @@ def can_have_gpus(groups: Iterable[Group]) -> bool:
     return any(group.gpus > 0 and group.max_count != 0 for group in groups)
 
 
-def choose(groups: Iterable[Group], *, cpus_per_trial: float, gpus_per_trial: float | None,
-           max_concurrent: int | None, num_samples: int | None) -> Choice:
+def choose(
+    groups: Iterable[Group],
+    *,
+    cpus_per_trial: float,
+    gpus_per_trial: float | None,
+    max_concurrent: int | None,
+    num_samples: int | None,
+) -> Choice:
     """The GPU share (`gpus_per_trial`, or GPUS_PER_TRIAL whenever some group can have GPUs) and the
     concurrency (`max_concurrent`, or what the groups hold at their maxima)."""
     groups = list(groups)
@@ -91,8 +98,15 @@ def choose(groups: Iterable[Group], *, cpus_per_trial: float, gpus_per_trial: fl
 def groups_from_cluster_config(node_groups: Iterable[object]) -> list[Group]:
     """Groups from the autoscaler's ClusterConfig.node_group_configs (autoscaler.proto NodeGroupConfig:
     name, resources, min_count, max_count); anything with those attributes."""
-    return [Group(name=str(g.name), cpus=float(dict(g.resources).get("CPU", 0)),
-                  gpus=float(dict(g.resources).get("GPU", 0)), max_count=int(g.max_count)) for g in node_groups]
+    return [
+        Group(
+            name=str(g.name),
+            cpus=float(dict(g.resources).get("CPU", 0)),
+            gpus=float(dict(g.resources).get("GPU", 0)),
+            max_count=int(g.max_count),
+        )
+        for g in node_groups
+    ]
 
 
 def groups_from_resources(resources: Mapping[str, float]) -> list[Group]:

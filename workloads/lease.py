@@ -94,14 +94,24 @@ def _write(run_dir: Path, holder: Holder) -> None:
 class Lease:
     """Holds the run directory for this driver while in a `with` block; refuses with RunInUse."""
 
-    def __init__(self, run_dir: Path, *, heartbeat_seconds: float = HEARTBEAT_SECONDS,
-                 stale_seconds: float = STALE_SECONDS, settle_seconds: float = SETTLE_SECONDS):
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        stale_seconds: float = STALE_SECONDS,
+        settle_seconds: float = SETTLE_SECONDS,
+    ):
         self.run_dir = run_dir
         self.heartbeat_seconds, self.stale_seconds, self.settle_seconds = (
-            heartbeat_seconds, stale_seconds, settle_seconds)
+            heartbeat_seconds,
+            stale_seconds,
+            settle_seconds,
+        )
         now = time.time()
-        self.holder = Holder(token=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), started=now,
-                             heartbeat=now)
+        self.holder = Holder(
+            token=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), started=now, heartbeat=now
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.took_over: Holder | None = None
@@ -118,9 +128,10 @@ class Lease:
         raise RunInUse(
             f"{self.run_dir} is in use by another driver ({current.describe()}; last heartbeat "
             f"{now - current.heartbeat:.0f} s ago). Stop that one first (`ray job stop`), or pick another "
-            f"--name; if it is gone, its lease expires in {wait:.0f} s.")
+            f"--name; if it is gone, its lease expires in {wait:.0f} s."
+        )
 
-    def acquire(self) -> "Lease":
+    def acquire(self) -> Lease:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._refuse_if_held()
         _write(self.run_dir, self.holder)
@@ -129,8 +140,10 @@ class Lease:
         if current is None or current.token != self.holder.token:
             if current is None:
                 raise RunInUse(f"{self.run_dir}: the lease file vanished while taking it; another driver?")
-            raise RunInUse(f"{self.run_dir} was taken at the same moment by another driver "
-                           f"({current.describe()}); try again later or pick another --name")
+            raise RunInUse(
+                f"{self.run_dir} was taken at the same moment by another driver "
+                f"({current.describe()}); try again later or pick another --name"
+            )
         if self.took_over is not None:
             log.warning("taking over %s from a driver that is gone (%s)", self.run_dir, self.took_over.describe())
         self._thread = threading.Thread(target=self._beat, name="run-lease-heartbeat", daemon=True)
@@ -139,16 +152,25 @@ class Lease:
 
     def describe_job(self, ray_job_id: str | None, submission_id: str | None) -> None:
         """Name the Ray job in the lease once Ray is up, so a refused driver can say whom to stop."""
-        self.holder = Holder(**{**asdict(self.holder), "ray_job_id": ray_job_id, "submission_id": submission_id,
-                                "heartbeat": time.time()})
+        self.holder = Holder(
+            **{
+                **asdict(self.holder),
+                "ray_job_id": ray_job_id,
+                "submission_id": submission_id,
+                "heartbeat": time.time(),
+            }
+        )
         _write(self.run_dir, self.holder)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_seconds):
             current = read(self.run_dir)
             if current is not None and current.token != self.holder.token:
-                log.error("another driver took over %s (%s); this driver's saves now race with it",
-                          self.run_dir, current.describe())
+                log.error(
+                    "another driver took over %s (%s); this driver's saves now race with it",
+                    self.run_dir,
+                    current.describe(),
+                )
                 return
             self.holder = Holder(**{**asdict(self.holder), "heartbeat": time.time()})
             try:
@@ -164,7 +186,7 @@ class Lease:
         if current is not None and current.token == self.holder.token:
             _remove(self.run_dir / LEASE_FILE, self.stale_seconds)
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
@@ -181,7 +203,12 @@ def _remove(path: Path, stale_seconds: float, attempts: int = 5, pause_seconds: 
             return
         except OSError as err:
             if attempt == attempts - 1:
-                log.warning("cannot remove the run lease %s (%s); the next driver takes it over once its "
-                            "heartbeat is %.0f s old", path, err, stale_seconds)
+                log.warning(
+                    "cannot remove the run lease %s (%s); the next driver takes it over once its "
+                    "heartbeat is %.0f s old",
+                    path,
+                    err,
+                    stale_seconds,
+                )
                 return
             time.sleep(pause_seconds)

@@ -14,9 +14,9 @@ import hashlib
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -34,14 +34,30 @@ class SourceFile:
 
 # Sizes and SHA-256 as TensorFlow Datasets' and torchvision's checksums list them; MD5 as torchvision does.
 FILES = (
-    SourceFile("train-images-idx3-ubyte.gz", 9_912_422,
-               "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    SourceFile("train-labels-idx1-ubyte.gz", 28_881,
-               "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", "d53e105ee54ea40749a09fcbcd1e9432"),
-    SourceFile("t10k-images-idx3-ubyte.gz", 1_648_877,
-               "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", "9fb629c4189551a2d022fa330f9573f3"),
-    SourceFile("t10k-labels-idx1-ubyte.gz", 4_542,
-               "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", "ec29112dd5afa0611ce80d1b7f02629c"),
+    SourceFile(
+        "train-images-idx3-ubyte.gz",
+        9_912_422,
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    ),
+    SourceFile(
+        "train-labels-idx1-ubyte.gz",
+        28_881,
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+    ),
+    SourceFile(
+        "t10k-images-idx3-ubyte.gz",
+        1_648_877,
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "9fb629c4189551a2d022fa330f9573f3",
+    ),
+    SourceFile(
+        "t10k-labels-idx1-ubyte.gz",
+        4_542,
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    ),
 )
 # What the packs of the full dataset hold: the seed refuses to call anything else done.
 SPLIT_SIZES = {"train": 60_000, "val": 10_000}
@@ -61,8 +77,10 @@ def check(path: Path, expected: SourceFile) -> None:
         raise SourceError(f"{path}: cannot read: {err}") from err
     digest = hashlib.sha256(body).hexdigest()
     if len(body) != expected.size or digest != expected.sha256:
-        raise SourceError(f"{path}: {len(body)} bytes, sha256 {digest}; the published {expected.name} is "
-                          f"{expected.size} bytes, sha256 {expected.sha256}")
+        raise SourceError(
+            f"{path}: {len(body)} bytes, sha256 {digest}; the published {expected.name} is "
+            f"{expected.size} bytes, sha256 {expected.sha256}"
+        )
 
 
 def verify(directory: Path, files: Sequence[SourceFile] = FILES) -> None:

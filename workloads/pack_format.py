@@ -73,19 +73,20 @@ def decode_header(buf: bytes, name: str) -> tuple[dict, int]:
     fixed = len(MAGIC) + 4
     if len(buf) < fixed or not buf.startswith(MAGIC):
         raise DataError(f"{name}: not a packed split (bad magic); run `python -m workloads.data prepare`")
-    (length,) = struct.unpack("<I", buf[len(MAGIC):fixed])
+    (length,) = struct.unpack("<I", buf[len(MAGIC) : fixed])
     if length > MAX_HEADER_BYTES:
         raise DataError(f"{name}: corrupt header length {length}")
     if len(buf) < fixed + length:
         raise DataError(f"{name}: truncated header ({len(buf)} bytes, need {fixed + length})")
     try:
-        header = json.loads(buf[fixed:fixed + length])
+        header = json.loads(buf[fixed : fixed + length])
         if header["format"] != FORMAT_VERSION:
             raise DataError(f"{name}: format {header['format']}, this code reads {FORMAT_VERSION}")
         sizes = [int(np.prod(a["shape"])) * np.dtype(a["dtype"]).itemsize for a in header["arrays"]]
         if sum(sizes) != header["payload_bytes"] or not isinstance(header["sha256"], str):
-            raise DataError(f"{name}: corrupt header: arrays need {sum(sizes)} bytes, header says "
-                            f"{header['payload_bytes']}")
+            raise DataError(
+                f"{name}: corrupt header: arrays need {sum(sizes)} bytes, header says {header['payload_bytes']}"
+            )
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{name}: corrupt header: {err!r}") from err
     return header, fixed + length
@@ -100,8 +101,10 @@ def decode_pack(buf: bytes, name: str) -> Split:
         raise DataError(f"{name}: {kind}: payload is {len(payload)} bytes, header says {header['payload_bytes']}")
     digest = hashlib.sha256(payload).hexdigest()
     if digest != header["sha256"]:
-        raise DataError(f"{name}: checksum mismatch (sha256 {digest}, header says {header['sha256']}); "
-                        "the file is corrupt or was being replaced; prepare it again")
+        raise DataError(
+            f"{name}: checksum mismatch (sha256 {digest}, header says {header['sha256']}); "
+            "the file is corrupt or was being replaced; prepare it again"
+        )
     arrays, offset = {}, 0
     for spec in header["arrays"]:
         dtype = np.dtype(spec["dtype"])
@@ -121,7 +124,7 @@ def read_header(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
             head = f.read(len(MAGIC) + 4)
-            length = struct.unpack("<I", head[len(MAGIC):])[0] if len(head) == len(MAGIC) + 4 else 0
+            length = struct.unpack("<I", head[len(MAGIC) :])[0] if len(head) == len(MAGIC) + 4 else 0
             head += f.read(min(length, MAX_HEADER_BYTES + 1))
     except OSError as err:
         raise DataError(f"{path}: cannot read: {err}") from err

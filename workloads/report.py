@@ -140,8 +140,12 @@ def write_json(path: Path, content: dict[str, Any]) -> Path:
 
 # The band where MNIST trials end and differ: on a 0-1 axis 0.97 and 0.98 are one pixel apart.
 ZOOM_BAND = (0.9, 1.0)
-END_MARKERS = {COMPLETED: ("o", "ran all epochs"), STOPPED_EARLY: ("x", "stopped early by ASHA"),
-               INTERRUPTED: ("s", "interrupted (resume continues it)"), ERROR: ("X", "error")}
+END_MARKERS = {
+    COMPLETED: ("o", "ran all epochs"),
+    STOPPED_EARLY: ("x", "stopped early by ASHA"),
+    INTERRUPTED: ("s", "interrupted (resume continues it)"),
+    ERROR: ("X", "error"),
+}
 
 
 def draw(trials: Sequence[TrialRecord], title: str):
@@ -164,13 +168,25 @@ def draw(trials: Sequence[TrialRecord], title: str):
                 continue
             epochs, accuracy = zip(*trial.history)
             is_best = best is not None and trial.trial_id == best.trial_id
-            line, = ax.plot(epochs, accuracy, lw=2.8 if is_best else 1.0, alpha=1.0 if is_best else 0.55,
-                            color="tab:red" if is_best else f"C{index % 10}",  # the same colour in both panels
-                            zorder=3 if is_best else 2,
-                            label=f"best: {trial.trial_id} ({trial.best_accuracy:.2%})" if is_best and ax is zoom else None)
+            (line,) = ax.plot(
+                epochs,
+                accuracy,
+                lw=2.8 if is_best else 1.0,
+                alpha=1.0 if is_best else 0.55,
+                color="tab:red" if is_best else f"C{index % 10}",  # the same colour in both panels
+                zorder=3 if is_best else 2,
+                label=f"best: {trial.trial_id} ({trial.best_accuracy:.2%})" if is_best and ax is zoom else None,
+            )
             marker = END_MARKERS.get(trial.status, ("o", ""))[0]
-            ax.plot(epochs[-1], accuracy[-1], marker=marker, ms=4 if marker == "o" else 8, color=line.get_color(),
-                    ls="none", zorder=line.get_zorder())
+            ax.plot(
+                epochs[-1],
+                accuracy[-1],
+                marker=marker,
+                ms=4 if marker == "o" else 8,
+                color=line.get_color(),
+                ls="none",
+                zorder=line.get_zorder(),
+            )
         # Whole epochs only: a fractional epoch is never reported.
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("epoch")
@@ -209,8 +225,9 @@ def write_report(trials: Sequence[TrialRecord], run: RunInfo) -> tuple[Path, Pat
     run_dir = Path(run.run_dir)
     summary = summarize(trials, run)
     best = summary["best_accuracy"]
-    title = (f"{run.name}: {len(trials)} trials, best validation accuracy "
-             + (f"{best:.2%}" if best is not None else "n/a")
-             + ("" if summary["complete"] else " (incomplete: " + "; ".join(summary["incomplete_reasons"]) + ")"))
+    title = (
+        f"{run.name}: {len(trials)} trials, best validation accuracy "
+        + (f"{best:.2%}" if best is not None else "n/a")
+        + ("" if summary["complete"] else " (incomplete: " + "; ".join(summary["incomplete_reasons"]) + ")")
+    )
     return write_json(run_dir / SUMMARY_FILE, summary), plot_trials(trials, run_dir / PLOT_FILE, title)
-

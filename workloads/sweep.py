@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from workloads import capacity
@@ -50,4 +50,4 @@ class Sweep:
 
 
 def default_name() -> str:
-    return "mnist-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return "mnist-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

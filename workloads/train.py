@@ -42,8 +42,12 @@ class Hyperparameters:
     max_shift: int = 2
 
     def __post_init__(self):
-        for name, ok, example in (("lr", self.lr > 0, 5e-3), ("weight_decay", self.weight_decay >= 0, 1e-4),
-                                  ("batch_size", self.batch_size >= 1, 128), ("max_shift", self.max_shift >= 0, 2)):
+        for name, ok, example in (
+            ("lr", self.lr > 0, 5e-3),
+            ("weight_decay", self.weight_decay >= 0, 1e-4),
+            ("batch_size", self.batch_size >= 1, 128),
+            ("max_shift", self.max_shift >= 0, 2),
+        ):
             if not ok:
                 raise ValueError(f"{name} is out of range: {getattr(self, name)!r} (e.g. {example})")
 
@@ -130,8 +134,14 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     return padded[batch, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
-def build(hp: Hyperparameters, train_size: int, epochs: int, device: torch.device, seed: int,
-          precision: Precision | None = None) -> TrainState:
+def build(
+    hp: Hyperparameters,
+    train_size: int,
+    epochs: int,
+    device: torch.device,
+    seed: int,
+    precision: Precision | None = None,
+) -> TrainState:
     """Model, AdamW and a one-cycle schedule spanning `epochs` epochs of `train_size` images.
 
     `precision` defaults to `choose_precision(device)`.
@@ -156,7 +166,7 @@ def train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, hp: Hyperpa
     total = torch.zeros((), device=state.device)
     dtype = state.precision.dtype
     for start in range(0, n, hp.batch_size):
-        idx = order[start:start + hp.batch_size]
+        idx = order[start : start + hp.batch_size]
         batch = random_shift(x[idx], hp.max_shift, state.generator)
         with torch.autocast(state.device.type, dtype=dtype, enabled=dtype is not None):
             loss = F.cross_entropy(state.model(batch), y[idx])
@@ -172,15 +182,16 @@ def train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, hp: Hyperpa
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             precision: Precision | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: Precision | None = None
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (0..1) over (x, y); `precision` defaults to the device's choice."""
     model.eval()
     loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     dtype = (precision or choose_precision(x.device)).dtype
     for start in range(0, len(y), EVAL_BATCH):
-        xb, yb = x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH]
+        xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             logits = model(xb)
         loss += F.cross_entropy(logits.float(), yb, reduction="sum")

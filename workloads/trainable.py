@@ -106,8 +106,9 @@ def train_mnist(config: Mapping[str, Any]) -> None:
         }
         if state.epoch % every == 0 or state.epoch == max_epochs:
             with tempfile.TemporaryDirectory() as directory:
-                torch.save({**train.state_dict(state), "compute_seconds": compute_seconds},
-                           Path(directory) / STATE_FILE)
+                torch.save(
+                    {**train.state_dict(state), "compute_seconds": compute_seconds}, Path(directory) / STATE_FILE
+                )
                 # report() copies the checkpoint to storage before returning, so the directory may go.
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
         else:
@@ -196,7 +197,7 @@ class SweepMonitor(tune.Callback):
 
     # A restored Tuner brings back its RunConfig, callbacks included, from the run directory (tuner.pkl):
     # the instance Tune calls is then a copy, so each one makes itself known when the experiment starts.
-    active: "SweepMonitor | None" = None
+    active: SweepMonitor | None = None
 
     def __init__(self, max_failures: int, progress_seconds: float = PROGRESS_SECONDS):
         self.max_failures = max_failures
@@ -221,8 +222,12 @@ class SweepMonitor(tune.Callback):
             for trial in trials:
                 counts[trial.status] = counts.get(trial.status, 0) + 1
             best = f"; best {self._best[0]:.2%} ({self._best[1]})" if self._best else ""
-            print(f"[sweep] {len(trials)} trials: "
-                  + ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items())) + best, flush=True)
+            print(
+                f"[sweep] {len(trials)} trials: "
+                + ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
+                + best,
+                flush=True,
+            )
 
     def on_experiment_end(self, trials, **info) -> None:
         if not self.states:  # no loop step ran (a restored run with nothing left to do)
@@ -235,16 +240,29 @@ class SweepMonitor(tune.Callback):
 
     def on_trial_complete(self, iteration: int, trials, trial, **info) -> None:
         result = trial.last_result or {}
-        print(f"[sweep] trial {trial.trial_id} ended at epoch {result.get('epoch', 0)}, "
-              f"{METRIC} {result.get(METRIC, float('nan')):.2%}", flush=True)
+        print(
+            f"[sweep] trial {trial.trial_id} ended at epoch {result.get('epoch', 0)}, "
+            f"{METRIC} {result.get(METRIC, float('nan')):.2%}",
+            flush=True,
+        )
 
     def on_trial_recover(self, iteration: int, trials, trial, **info) -> None:
-        log.warning("trial %s failed (failure %d of at most %d retried); retrying from its last checkpoint. "
-                    "Error: %s", trial.trial_id, trial.num_failures, self.max_failures, error_file(trial.path))
+        log.warning(
+            "trial %s failed (failure %d of at most %d retried); retrying from its last checkpoint. Error: %s",
+            trial.trial_id,
+            trial.num_failures,
+            self.max_failures,
+            error_file(trial.path),
+        )
 
     def on_trial_error(self, iteration: int, trials, trial, **info) -> None:
-        log.error("trial %s failed for good after %d failures (--max-failures %d). Error: %s",
-                  trial.trial_id, trial.num_failures, self.max_failures, error_file(trial.path))
+        log.error(
+            "trial %s failed for good after %d failures (--max-failures %d). Error: %s",
+            trial.trial_id,
+            trial.num_failures,
+            self.max_failures,
+            error_file(trial.path),
+        )
 
 
 def run(sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool) -> list[TrialRecord]:
@@ -277,8 +295,9 @@ def _record(result: tune.Result, states: Mapping[str, tuple[str, int, str]]) -> 
     path = result.path or ""
     trial_id = str(metrics.get("trial_id") or _trial_id_from_path(path))
     tune_status, failures, _ = states.get(trial_id, ("", 0, path))
-    status = classify(tune_status, history[-1][0] if history else 0, int(config.get("max_epochs", 0)),
-                      result.error is not None)
+    status = classify(
+        tune_status, history[-1][0] if history else 0, int(config.get("max_epochs", 0)), result.error is not None
+    )
     return TrialRecord(
         trial_id=trial_id,
         status=status,

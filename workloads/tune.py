@@ -28,9 +28,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from workloads import capacity, data, defaults, lease, report
-from workloads.sweep import (  # noqa: F401  (re-exported: the CLI's defaults are the sweep's)
-    CHECKPOINT_EVERY, CPUS_PER_TRIAL, GPUS_PER_TRIAL, GRACE_PERIOD, MAX_EPOCHS, MAX_FAILURES, NUM_SAMPLES,
-    INITIAL_POINTS, RESUME_MODES, SEED, Sweep, default_name)
+from workloads.sweep import (
+    CHECKPOINT_EVERY,
+    CPUS_PER_TRIAL,
+    GPUS_PER_TRIAL,
+    GRACE_PERIOD,
+    INITIAL_POINTS,
+    MAX_EPOCHS,
+    MAX_FAILURES,
+    NUM_SAMPLES,
+    RESUME_MODES,
+    SEED,
+    Sweep,
+    default_name,
+)
 
 LOCAL_DATA_DIR = "data"
 LOCAL_STORAGE_DIR = "results"
@@ -43,8 +54,9 @@ SWEEP_FILE = "sweep.json"
 log = logging.getLogger("workloads.tune")
 
 
-def _number(kind: Callable[[str], float], low: float, example: str, *, low_open: bool = False,
-            high: float | None = None) -> Callable[[str], float]:
+def _number(
+    kind: Callable[[str], float], low: float, example: str, *, low_open: bool = False, high: float | None = None
+) -> Callable[[str], float]:
     """An argparse type: `kind` within [low, high] (or (low, high] if low_open); errors give an example."""
 
     def parse(text: str) -> float:
@@ -68,7 +80,8 @@ def _number(kind: Callable[[str], float], low: float, example: str, *, low_open:
 def _name(text: str) -> str:
     if not NAME_PATTERN.fullmatch(text):
         raise argparse.ArgumentTypeError(
-            f"must be letters, digits, '.', '_' or '-' (a directory name), got {text!r} (e.g. mnist-1)")
+            f"must be letters, digits, '.', '_' or '-' (a directory name), got {text!r} (e.g. mnist-1)"
+        )
     return text
 
 
@@ -83,44 +96,94 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m workloads.tune", description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 3)[3], formatter_class=_HelpFormatter)
-    parser.add_argument("--local", action="store_true",
-                        help="start a Ray on this machine (its CPUs and GPUs) instead of joining a cluster")
-    parser.add_argument("--data-dir", type=Path,
-                        help=f"holds mnist/{{train,val}}.pack (default: {defaults.DATASETS_MOUNT}; "
-                             f"with --local ./{LOCAL_DATA_DIR}, filled from the offline digits if empty)")
-    parser.add_argument("--storage-path", type=Path,
-                        help=f"Tune's storage (default: {defaults.RESULTS_MOUNT}; with --local ./{LOCAL_STORAGE_DIR})")
-    parser.add_argument("--name", type=_name, help="run name, a directory under the storage path "
-                                                   "(default: mnist-<UTC timestamp>); reuse it to resume")
+        prog="python -m workloads.tune",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 3)[3],
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="start a Ray on this machine (its CPUs and GPUs) instead of joining a cluster",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"holds mnist/{{train,val}}.pack (default: {defaults.DATASETS_MOUNT}; "
+        f"with --local ./{LOCAL_DATA_DIR}, filled from the offline digits if empty)",
+    )
+    parser.add_argument(
+        "--storage-path",
+        type=Path,
+        help=f"Tune's storage (default: {defaults.RESULTS_MOUNT}; with --local ./{LOCAL_STORAGE_DIR})",
+    )
+    parser.add_argument(
+        "--name",
+        type=_name,
+        help="run name, a directory under the storage path (default: mnist-<UTC timestamp>); reuse it to resume",
+    )
     parser.add_argument("--num-samples", type=_number(int, 1, "16"), default=NUM_SAMPLES, help="trials to run")
-    parser.add_argument("--max-epochs", type=_number(int, 1, "10"), default=MAX_EPOCHS,
-                        help="epochs of a trial that is never stopped early (ASHA's max_t)")
-    parser.add_argument("--grace-period", type=_number(int, 1, "2"),
-                        help=f"epochs before ASHA may stop a trial (default: {GRACE_PERIOD}, at most --max-epochs)")
-    parser.add_argument("--checkpoint-every", type=_number(int, 1, "2"), default=CHECKPOINT_EVERY,
-                        help="epochs between checkpoints (the last epoch is always checkpointed)")
-    parser.add_argument("--cpus-per-trial", type=_number(float, 0, "1", low_open=True), default=CPUS_PER_TRIAL,
-                        help="CPUs each trial holds (and torch threads on CPU)")
-    parser.add_argument("--gpus-per-trial", type=_number(float, 0, "0.25", low_open=True, high=1),
-                        help=f"GPU share per trial, in (0, 1] (default: {GPUS_PER_TRIAL} when the cluster "
-                             "has GPUs, else none; a resumed run keeps its own; the stack's jobSubmitCommand "
-                             "sets it, since an autoscaled GPU pool starts at zero)")
-    parser.add_argument("--max-concurrent", type=_number(int, 1, "4"),
-                        help="trials at once (default: as many as the cluster's CPUs/GPUs fit; a resumed run keeps its own; "
-                             "jobSubmitCommand sets what the worker groups hold at their maxima)")
-    parser.add_argument("--max-failures", type=_number(int, 0, "3"), default=MAX_FAILURES,
-                        help="retries of a trial whose worker died, from its last checkpoint")
-    parser.add_argument("--allow-errors", action="store_true",
-                        help="exit 0 even if trials failed for good (they are still in the summary)")
-    parser.add_argument("--resume", choices=RESUME_MODES, default="auto",
-                        help="auto: continue <storage>/<name> if it holds a run; never: refuse an existing "
-                             "run directory; required: fail unless there is a run to continue")
+    parser.add_argument(
+        "--max-epochs",
+        type=_number(int, 1, "10"),
+        default=MAX_EPOCHS,
+        help="epochs of a trial that is never stopped early (ASHA's max_t)",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=_number(int, 1, "2"),
+        help=f"epochs before ASHA may stop a trial (default: {GRACE_PERIOD}, at most --max-epochs)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=_number(int, 1, "2"),
+        default=CHECKPOINT_EVERY,
+        help="epochs between checkpoints (the last epoch is always checkpointed)",
+    )
+    parser.add_argument(
+        "--cpus-per-trial",
+        type=_number(float, 0, "1", low_open=True),
+        default=CPUS_PER_TRIAL,
+        help="CPUs each trial holds (and torch threads on CPU)",
+    )
+    parser.add_argument(
+        "--gpus-per-trial",
+        type=_number(float, 0, "0.25", low_open=True, high=1),
+        help=f"GPU share per trial, in (0, 1] (default: {GPUS_PER_TRIAL} when the cluster "
+        "has GPUs, else none; a resumed run keeps its own; the stack's jobSubmitCommand "
+        "sets it, since an autoscaled GPU pool starts at zero)",
+    )
+    parser.add_argument(
+        "--max-concurrent",
+        type=_number(int, 1, "4"),
+        help="trials at once (default: as many as the cluster's CPUs/GPUs fit; a resumed run keeps its own; "
+        "jobSubmitCommand sets what the worker groups hold at their maxima)",
+    )
+    parser.add_argument(
+        "--max-failures",
+        type=_number(int, 0, "3"),
+        default=MAX_FAILURES,
+        help="retries of a trial whose worker died, from its last checkpoint",
+    )
+    parser.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="exit 0 even if trials failed for good (they are still in the summary)",
+    )
+    parser.add_argument(
+        "--resume",
+        choices=RESUME_MODES,
+        default="auto",
+        help="auto: continue <storage>/<name> if it holds a run; never: refuse an existing "
+        "run directory; required: fail unless there is a run to continue",
+    )
     parser.add_argument("--seed", type=_number(int, 0, "0"), default=SEED, help="seeds the searcher and the trials")
-    parser.add_argument("--initial-points", choices=INITIAL_POINTS, default=Sweep.initial_points,
-                        help="known-good: try a configuration known to reach ~98%% first; none: leave every "
-                             "trial to the search")
+    parser.add_argument(
+        "--initial-points",
+        choices=INITIAL_POINTS,
+        default=Sweep.initial_points,
+        help="known-good: try a configuration known to reach ~98%% first; none: leave every trial to the search",
+    )
     return parser
 
 
@@ -141,19 +204,32 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
             parser.error(f"--data-dir {data_dir}: no such directory (is the datasets volume mounted?)")
         missing = data.missing_packs(data_dir)
         if missing:
-            parser.error(f"--data-dir {data_dir}: missing {', '.join(map(str, missing))}; run "
-                         f"`python -m workloads.data prepare --data-dir {data_dir}` first")
+            parser.error(
+                f"--data-dir {data_dir}: missing {', '.join(map(str, missing))}; run "
+                f"`python -m workloads.data prepare --data-dir {data_dir}` first"
+            )
         if not storage.is_dir():
             parser.error(f"--storage-path {storage}: no such directory (is the results volume mounted?)")
     elif storage.exists() and not storage.is_dir():
         parser.error(f"--storage-path {storage}: not a directory")
     sweep = Sweep(
-        name=args.name or default_name(), data_dir=data_dir, storage_path=storage,
-        num_samples=args.num_samples, max_epochs=args.max_epochs, grace_period=grace_period,
-        checkpoint_every=args.checkpoint_every, cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-        max_failures=args.max_failures, seed=args.seed, resume=args.resume, local=args.local,
-        allow_errors=args.allow_errors, initial_points=args.initial_points)
+        name=args.name or default_name(),
+        data_dir=data_dir,
+        storage_path=storage,
+        num_samples=args.num_samples,
+        max_epochs=args.max_epochs,
+        grace_period=grace_period,
+        checkpoint_every=args.checkpoint_every,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        max_failures=args.max_failures,
+        seed=args.seed,
+        resume=args.resume,
+        local=args.local,
+        allow_errors=args.allow_errors,
+        initial_points=args.initial_points,
+    )
     if sweep.resume == "never" and sweep.run_dir.exists():
         parser.error(f"--resume never: {sweep.run_dir} already exists; pick another --name")
     if sweep.resume == "required":
@@ -169,15 +245,21 @@ def choose_resources(sweep: Sweep, resources: dict[str, float], resume: bool) ->
     run); a new run sizes itself from the flags, else from the nodes present. Explicit flags win."""
     saved = capacity.load_choice(sweep.run_dir) if resume else None
     if saved is not None:
-        return capacity.Choice(sweep.cpus_per_trial,
-                               saved.gpus_per_trial if sweep.gpus_per_trial is None else sweep.gpus_per_trial,
-                               sweep.max_concurrent or saved.max_concurrent)
+        return capacity.Choice(
+            sweep.cpus_per_trial,
+            saved.gpus_per_trial if sweep.gpus_per_trial is None else sweep.gpus_per_trial,
+            sweep.max_concurrent or saved.max_concurrent,
+        )
     # Ray 2.60 keeps no record of the worker groups' maxima where a job can read it (nothing reports the
     # GCS's ClusterConfig), so the nodes present stand in, and on the cluster jobSubmitCommand passes the
     # sizes the stack computes from its RayCluster's groups (manifests/commands.py).
-    choice = capacity.choose(capacity.groups_from_resources(resources), cpus_per_trial=sweep.cpus_per_trial,
-                             gpus_per_trial=sweep.gpus_per_trial, max_concurrent=sweep.max_concurrent,
-                             num_samples=sweep.num_samples)
+    choice = capacity.choose(
+        capacity.groups_from_resources(resources),
+        cpus_per_trial=sweep.cpus_per_trial,
+        gpus_per_trial=sweep.gpus_per_trial,
+        max_concurrent=sweep.max_concurrent,
+        num_samples=sweep.num_samples,
+    )
     capacity.save_choice(sweep.run_dir, choice)
     return choice
 
@@ -186,8 +268,12 @@ def check_ray_version() -> None:
     import ray
 
     if ray.__version__ != defaults.RAY_VERSION:
-        log.error("this workload needs Ray %s (the cluster image's), found %s; install ray[tune,default]==%s",
-                  defaults.RAY_VERSION, ray.__version__, defaults.RAY_VERSION)
+        log.error(
+            "this workload needs Ray %s (the cluster image's), found %s; install ray[tune,default]==%s",
+            defaults.RAY_VERSION,
+            ray.__version__,
+            defaults.RAY_VERSION,
+        )
         raise SystemExit(EXIT_USAGE)
 
 
@@ -225,7 +311,7 @@ class GracefulStop:
         self.received: str | None = None
         self._previous = None
 
-    def install(self) -> "GracefulStop":
+    def install(self) -> GracefulStop:
         previous = signal.signal(signal.SIGTERM, self._handle)
         if self._previous is None:
             self._previous = previous
@@ -239,8 +325,11 @@ class GracefulStop:
         first = self.received is None
         self.received = signal.Signals(signum).name
         if first and callable(signal.getsignal(signal.SIGUSR1)):
-            log.warning("%s: stopping the sweep; Tune saves its state, then the summary is written. "
-                        "Run the same command again to continue.", self.received)
+            log.warning(
+                "%s: stopping the sweep; Tune saves its state, then the summary is written. "
+                "Run the same command again to continue.",
+                self.received,
+            )
             os.kill(os.getpid(), signal.SIGUSR1)
         else:
             raise KeyboardInterrupt(self.received)
@@ -277,8 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep = parse_sweep(argv)
     check_ray_version()
     if sweep.local and data.missing_packs(sweep.data_dir):
-        print(f"No packed MNIST in {sweep.data_dir}; preparing it from the 5,000 offline digits "
-              "(4,000 train / 1,000 validation)...", flush=True)
+        print(
+            f"No packed MNIST in {sweep.data_dir}; preparing it from the 5,000 offline digits "
+            "(4,000 train / 1,000 validation)...",
+            flush=True,
+        )
         for path in data.prepare(sweep.data_dir, "offline"):
             print(f"  wrote {path}")
     check_data(sweep)
@@ -293,8 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _sweep(sweep, started, held, stop)
     except KeyboardInterrupt:
-        log.error("stopped by %s without a final save or summary; the state Tune saved last is in %s, and "
-                  "the same command resumes from it", stop.received or "SIGINT", sweep.run_dir)
+        log.error(
+            "stopped by %s without a final save or summary; the state Tune saved last is in %s, and "
+            "the same command resumes from it",
+            stop.received or "SIGINT",
+            sweep.run_dir,
+        )
         return stop.exit_code or 130
     finally:
         stop.uninstall()
@@ -324,10 +420,15 @@ def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) 
         choice = choose_resources(sweep, resources, resume)
         gpus, max_concurrent = choice.gpus_per_trial, choice.max_concurrent
         if gpus > 0 and not resources.get("GPU", 0):
-            log.warning("%g GPU per trial; the cluster has no GPUs yet: trials wait for the autoscaler's GPU nodes", gpus)
-        print(f"{'Resuming' if resume else 'Starting'} {sweep.run_dir}: {sweep.num_samples} trials, up to "
-              f"{max_concurrent} at once, {sweep.cpus_per_trial:g} CPU + {gpus:g} GPU each; cluster has "
-              f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", flush=True)
+            log.warning(
+                "%g GPU per trial; the cluster has no GPUs yet: trials wait for the autoscaler's GPU nodes", gpus
+            )
+        print(
+            f"{'Resuming' if resume else 'Starting'} {sweep.run_dir}: {sweep.num_samples} trials, up to "
+            f"{max_concurrent} at once, {sweep.cpus_per_trial:g} CPU + {gpus:g} GPU each; cluster has "
+            f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs",
+            flush=True,
+        )
         if resume:
             print("(a resumed run keeps its original search space, trial count and scheduler)")
         planned = planned_trials(sweep, resume)
@@ -336,10 +437,16 @@ def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) 
         ray.shutdown()
 
     run = report.RunInfo(
-        name=sweep.name, run_dir=str(sweep.run_dir), wall_seconds=time.perf_counter() - started,
-        ray_version=ray.__version__, torch_version=torch.__version__, resumed=resume,
+        name=sweep.name,
+        run_dir=str(sweep.run_dir),
+        wall_seconds=time.perf_counter() - started,
+        ray_version=ray.__version__,
+        torch_version=torch.__version__,
+        resumed=resume,
         settings={k: str(v) if isinstance(v, Path) else v for k, v in asdict(sweep).items()},
-        num_samples=planned, stopped_by=stop.received)
+        num_samples=planned,
+        stopped_by=stop.received,
+    )
     summary_path, plot_path = report.write_report(trials, run)
     summary = json.loads(summary_path.read_text())
     print_outcome(summary, summary_path, plot_path)
@@ -361,20 +468,30 @@ def planned_trials(sweep: Sweep, resume: bool) -> int:
 def print_outcome(summary: dict, summary_path: Path, plot_path: Path) -> None:
     print()
     if summary["best_accuracy"] is not None:
-        print(f"Best validation accuracy {summary['best_accuracy']:.2%} (trial {summary['best_trial_id']}, "
-              f"{summary['best_config']})")
-    print(f"{summary['num_trials']} trials: {summary['num_completed']} completed, {summary['num_stopped_early']} "
-          f"stopped early by ASHA, {summary['num_interrupted']} interrupted, {summary['num_errors']} failed for "
-          f"good; {summary['num_retried']} retried after a failure; {summary['wall_seconds']:.0f} s")
+        print(
+            f"Best validation accuracy {summary['best_accuracy']:.2%} (trial {summary['best_trial_id']}, "
+            f"{summary['best_config']})"
+        )
+    print(
+        f"{summary['num_trials']} trials: {summary['num_completed']} completed, {summary['num_stopped_early']} "
+        f"stopped early by ASHA, {summary['num_interrupted']} interrupted, {summary['num_errors']} failed for "
+        f"good; {summary['num_retried']} retried after a failure; {summary['wall_seconds']:.0f} s"
+    )
     for trial in summary["trials"]:
         if trial["status"] == "error":
-            log.error("trial %s failed for good: %s (%s)", trial["trial_id"], trial["error_file"],
-                      (trial["error"] or "").splitlines()[0][:200])
+            log.error(
+                "trial %s failed for good: %s (%s)",
+                trial["trial_id"],
+                trial["error_file"],
+                (trial["error"] or "").splitlines()[0][:200],
+            )
     print(f"Summary: {summary_path}")
     print(f"Plot:    {plot_path}")
     if not summary["complete"]:
-        log.warning("the run is incomplete (%s); run the same command again to continue it",
-                    "; ".join(summary["incomplete_reasons"]))
+        log.warning(
+            "the run is incomplete (%s); run the same command again to continue it",
+            "; ".join(summary["incomplete_reasons"]),
+        )
 
 
 if __name__ == "__main__":

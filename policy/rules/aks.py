@@ -38,9 +38,13 @@ _NETWORK_POLICY_ENGINES = ("azure", "calico", "cilium")
 
 
 def aks_network_policy(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
-    return require(props, "networkProfile.networkPolicy", _NETWORK_POLICY_ENGINES,
-                    "Without an engine, the Ray namespace's NetworkPolicies are not enforced "
-                    "(ray-aks: pulumi config set ray-aks:networkPolicy cilium).")
+    return require(
+        props,
+        "networkProfile.networkPolicy",
+        _NETWORK_POLICY_ENGINES,
+        "Without an engine, the Ray namespace's NetworkPolicies are not enforced "
+        "(ray-aks: pulumi config set ray-aks:networkPolicy cilium).",
+    )
 
 
 def aks_auto_upgrade(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
@@ -50,11 +54,15 @@ def aks_auto_upgrade(resource_type: str, props: Mapping, config: Mapping) -> lis
         messages.append(
             f"autoUpgradeProfile.upgradeChannel is {'not set' if channel is MISSING else repr(channel)}; choose "
             "'patch', 'stable', 'rapid' or 'node-image' so the cluster gets security fixes "
-            "(ray-aks: pulumi config set ray-aks:upgradeChannel patch).")
+            "(ray-aks: pulumi config set ray-aks:upgradeChannel patch)."
+        )
     if channel != "node-image":  # node-image already upgrades the node OS
-        messages += require(props, "autoUpgradeProfile.nodeOSUpgradeChannel", ["NodeImage", "SecurityPatch"],
-                             "Nodes must get OS security patches "
-                             "(ray-aks: pulumi config set ray-aks:nodeOsUpgradeChannel NodeImage).")
+        messages += require(
+            props,
+            "autoUpgradeProfile.nodeOSUpgradeChannel",
+            ["NodeImage", "SecurityPatch"],
+            "Nodes must get OS security patches (ray-aks: pulumi config set ray-aks:nodeOsUpgradeChannel NodeImage).",
+        )
     return messages
 
 
@@ -64,9 +72,11 @@ def aks_api_server_restricted(resource_type: str, props: Mapping, config: Mappin
     ranges = lookup(props, "apiServerAccessProfile.authorizedIPRanges")
     if ranges is UNKNOWN:
         return []
-    fix = ("Set apiServerAccessProfile.authorizedIPRanges to the CIDRs that run pulumi and kubectl, or make the "
-           "cluster private (ray-aks: pulumi config set --path 'ray-aks:apiServerAuthorizedIpRanges[0]' "
-           "\"$(curl -s https://ifconfig.me)/32\").")
+    fix = (
+        "Set apiServerAccessProfile.authorizedIPRanges to the CIDRs that run pulumi and kubectl, or make the "
+        "cluster private (ray-aks: pulumi config set --path 'ray-aks:apiServerAuthorizedIpRanges[0]' "
+        '"$(curl -s https://ifconfig.me)/32").'
+    )
     if not ranges:
         return [f"The API server is reachable from the whole internet (no authorized IP ranges). {fix}"]
     open_ranges = [cidr for cidr in ranges if not is_unknown(cidr) and _is_whole_internet(str(cidr))]
@@ -92,9 +102,12 @@ def gpu_pool_autoscales_from_zero(resource_type: str, props: Mapping, config: Ma
         pools = lookup(props, "agentPoolProfiles", [])
         if pools is UNKNOWN:
             return []
-        return [f"agentPoolProfiles[{pool.get('name', i)!r}]: {message}"
-                for i, pool in enumerate(pools) if isinstance(pool, Mapping)
-                for message in _gpu_pool(pool, max_nodes)]
+        return [
+            f"agentPoolProfiles[{pool.get('name', i)!r}]: {message}"
+            for i, pool in enumerate(pools)
+            if isinstance(pool, Mapping)
+            for message in _gpu_pool(pool, max_nodes)
+        ]
     return _gpu_pool(props, max_nodes)
 
 
@@ -104,15 +117,18 @@ def _gpu_pool(pool: Mapping, max_nodes: int) -> list[str]:
         return []
     messages = []
     if lookup(pool, "mode") == "System":
-        messages.append(f"{size} is a GPU size in a System pool, which can't scale to zero; "
-                        "put GPUs in a User pool.")
+        messages.append(f"{size} is a GPU size in a System pool, which can't scale to zero; put GPUs in a User pool.")
     messages += require(pool, "enableAutoScaling", [True], f"A {size} pool must scale with demand.")
     minimum, maximum = lookup(pool, "minCount"), lookup(pool, "maxCount")
     if minimum is not UNKNOWN and number(minimum) != 0:
-        messages.append(f"minCount is {show(minimum)}; a {size} pool must scale to 0 when idle "
-                        "(ray-aks: pulumi config set ray-aks:gpuMinCount 0).")
+        messages.append(
+            f"minCount is {show(minimum)}; a {size} pool must scale to 0 when idle "
+            "(ray-aks: pulumi config set ray-aks:gpuMinCount 0)."
+        )
     highest = number(maximum)
     if maximum is not UNKNOWN and (highest is None or highest > max_nodes):
-        messages.append(f"maxCount is {show(maximum)}; at most {show(max_nodes)} GPU nodes are allowed (policy "
-                        f"config maxNodes; ray-aks: pulumi config set ray-aks:gpuMaxCount {show(min(2, max_nodes))}).")
+        messages.append(
+            f"maxCount is {show(maximum)}; at most {show(max_nodes)} GPU nodes are allowed (policy "
+            f"config maxNodes; ray-aks: pulumi config set ray-aks:gpuMaxCount {show(min(2, max_nodes))})."
+        )
     return messages

@@ -38,9 +38,13 @@ class StackResource:
 
     @classmethod
     def of(cls, resource: PolicyResource) -> StackResource:
-        return cls(resource.resource_type, resource.urn, plain(resource.props),
-                   frozenset(d.urn for d in resource.dependencies),
-                   {k: frozenset(d.urn for d in v) for k, v in resource.property_dependencies.items()})
+        return cls(
+            resource.resource_type,
+            resource.urn,
+            plain(resource.props),
+            frozenset(d.urn for d in resource.dependencies),
+            {k: frozenset(d.urn for d in v) for k, v in resource.property_dependencies.items()},
+        )
 
     def depends_on(self, other: StackResource, prop: str | None = None) -> bool:
         return other.urn in (self.property_dependencies.get(prop, frozenset()) if prop else self.dependencies)
@@ -67,28 +71,57 @@ def blob_volume_identities_hold_data_roles(resources: Sequence[StackResource]) -
         client_id, container = attributes.get("clientid"), attributes.get("containername")
         account = attributes.get("storageaccount")
         if client_id is None:
-            violations.append((f"PersistentVolume {name!r} names no clientID: BlobFuse must mount as a managed "
-                               "identity (volumeAttributes.clientID + mountWithWorkloadIdentityToken).", pv.urn))
+            violations.append(
+                (
+                    f"PersistentVolume {name!r} names no clientID: BlobFuse must mount as a managed "
+                    "identity (volumeAttributes.clientID + mountWithWorkloadIdentityToken).",
+                    pv.urn,
+                )
+            )
             continue
-        owners = [i for i in identities if _same(lookup(i.props, "clientId"), client_id)
-                  or ((is_unknown(client_id) or is_unknown(lookup(i.props, "clientId"))) and pv.depends_on(i, "spec"))]
+        owners = [
+            i
+            for i in identities
+            if _same(lookup(i.props, "clientId"), client_id)
+            or ((is_unknown(client_id) or is_unknown(lookup(i.props, "clientId"))) and pv.depends_on(i, "spec"))
+        ]
         if not owners:
             if not is_unknown(client_id):
-                violations.append((f"PersistentVolume {name!r}: no UserAssignedIdentity in this stack has clientId "
-                                   f"{client_id!r}.", pv.urn))
+                violations.append(
+                    (
+                        f"PersistentVolume {name!r}: no UserAssignedIdentity in this stack has clientId {client_id!r}.",
+                        pv.urn,
+                    )
+                )
             continue
-        granted = [role for role in roles for owner in owners
-                   if (_same(lookup(role.props, "principalId"), lookup(owner.props, "principalId"))
-                       or role.depends_on(owner, "principalId"))
-                   and _is_blob_data_role(lookup(role.props, "roleDefinitionId"))]
+        granted = [
+            role
+            for role in roles
+            for owner in owners
+            if (
+                _same(lookup(role.props, "principalId"), lookup(owner.props, "principalId"))
+                or role.depends_on(owner, "principalId")
+            )
+            and _is_blob_data_role(lookup(role.props, "roleDefinitionId"))
+        ]
         if not granted:
-            violations.append((f"PersistentVolume {name!r}: identity {client_id!r} holds no Storage Blob Data role "
-                               f"(e.g. Contributor, {next(iter(BLOB_DATA_ROLES))}).", pv.urn))
+            violations.append(
+                (
+                    f"PersistentVolume {name!r}: identity {client_id!r} holds no Storage Blob Data role "
+                    f"(e.g. Contributor, {next(iter(BLOB_DATA_ROLES))}).",
+                    pv.urn,
+                )
+            )
             continue
         if not any(_scoped_to(role, container, account, containers) for role in granted):
             scopes = [lookup(role.props, "scope") for role in granted]
-            violations.append((f"PersistentVolume {name!r}: identity {client_id!r} holds Storage Blob Data roles on "
-                               f"{scopes}, none on container {container!r} alone.", pv.urn))
+            violations.append(
+                (
+                    f"PersistentVolume {name!r}: identity {client_id!r} holds Storage Blob Data roles on "
+                    f"{scopes}, none on container {container!r} alone.",
+                    pv.urn,
+                )
+            )
     return violations
 
 
@@ -112,5 +145,6 @@ def _scoped_to(role: StackResource, container: Any, account: Any, containers: Se
         if role.depends_on(resource, "scope"):
             name, parent = lookup(resource.props, "containerName"), lookup(resource.props, "accountName")
             return (is_unknown(name) or _same(name, container)) and (
-                is_unknown(parent) or is_unknown(account) or _same(parent, account))
+                is_unknown(parent) or is_unknown(account) or _same(parent, account)
+            )
     return scope is UNKNOWN or is_unknown(scope)

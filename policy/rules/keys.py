@@ -16,15 +16,27 @@ BLOB_DRIVER = "blob.csi.azure.com"
 # Secret keys the Blob CSI driver reads account keys or SAS tokens from (blob-csi-driver docs/driver-parameters.md).
 _KEY_SECRET_KEYS = ("azurestorageaccountkey", "azurestorageaccountsastoken")
 # PV volumeAttributes / StorageClass parameters that make the driver read or store an account key.
-_KEY_PARAMETERS = ("secretname", "secretnamespace", "storeaccountkey", "getlatestaccountkey", "keyvaulturl",
-                   "keyvaultsecretname")
-_SECRET_REFS = ("nodeStageSecretRef", "nodePublishSecretRef", "controllerPublishSecretRef",
-                "controllerExpandSecretRef", "nodeExpandSecretRef")
+_KEY_PARAMETERS = (
+    "secretname",
+    "secretnamespace",
+    "storeaccountkey",
+    "getlatestaccountkey",
+    "keyvaulturl",
+    "keyvaultsecretname",
+)
+_SECRET_REFS = (
+    "nodeStageSecretRef",
+    "nodePublishSecretRef",
+    "controllerPublishSecretRef",
+    "controllerExpandSecretRef",
+    "nodeExpandSecretRef",
+)
 
 
 def _key_parameters(parameters: dict[str, Any]) -> list[str]:
-    found = [k for k in parameters
-             if k in _KEY_PARAMETERS and not (k == "storeaccountkey" and parameters[k] == "false")]
+    found = [
+        k for k in parameters if k in _KEY_PARAMETERS and not (k == "storeaccountkey" and parameters[k] == "false")
+    ]
     found += [k for k in parameters if k.startswith("csi.storage.k8s.io/") and k.endswith("secret-name")]
     if str(parameters.get("azurestorageauthtype", "")).lower() in ("key", "sas"):
         found.append(f"azurestorageauthtype={parameters['azurestorageauthtype']}")
@@ -35,8 +47,14 @@ def blob_volumes_keyless(resource_type: str, props: Mapping, config: Mapping) ->
     """Nothing mounts Blob storage with an account key: the account refuses them, and a key is a secret
     that never expires."""
     if resource_type == SECRET:
-        keys = sorted({k for section in ("data", "stringData") for k in lower_keys(lookup(props, section))
-                       if k in _KEY_SECRET_KEYS})
+        keys = sorted(
+            {
+                k
+                for section in ("data", "stringData")
+                for k in lower_keys(lookup(props, section))
+                if k in _KEY_SECRET_KEYS
+            }
+        )
         if not keys:
             return []
         return [f"This Secret holds a storage credential ({', '.join(keys)}); use workload identity instead."]
@@ -48,8 +66,11 @@ def blob_volumes_keyless(resource_type: str, props: Mapping, config: Mapping) ->
     if resource_type != PERSISTENT_VOLUME or lookup(props, "spec.csi.driver") != BLOB_DRIVER:
         return []
     csi = lookup(props, "spec.csi")
-    messages = [f"spec.csi.{ref} names a Secret with storage credentials; use workload identity instead."
-                for ref in _SECRET_REFS if lookup(csi, ref) not in (None, UNKNOWN)]
+    messages = [
+        f"spec.csi.{ref} names a Secret with storage credentials; use workload identity instead."
+        for ref in _SECRET_REFS
+        if lookup(csi, ref) not in (None, UNKNOWN)
+    ]
     if lookup(csi, "volumeAttributes") is UNKNOWN:
         return messages
     attributes = lower_keys(lookup(csi, "volumeAttributes"))
@@ -60,6 +81,7 @@ def blob_volumes_keyless(resource_type: str, props: Mapping, config: Mapping) ->
         token = attributes.get("mountwithworkloadidentitytoken")
         if not is_unknown(token) and token != "true":
             messages.append(
-                f"spec.csi.volumeAttributes.mountWithWorkloadIdentityToken is {token!r}; set it to \"true\" (a string) "
-                "with clientID, or the driver fetches the account key to mount BlobFuse.")
+                f'spec.csi.volumeAttributes.mountWithWorkloadIdentityToken is {token!r}; set it to "true" (a string) '
+                "with clientID, or the driver fetches the account key to mount BlobFuse."
+            )
     return messages

@@ -17,8 +17,12 @@ OPT_OUT = "allowMonitoringOff"
 def aks_monitoring_on(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
     if config.get(OPT_OUT):
         return []
-    errors = require(props, "azureMonitorProfile.metrics.enabled", [True],
-                     "set azureMonitorProfile.metrics.enabled true (managed Prometheus)")
+    errors = require(
+        props,
+        "azureMonitorProfile.metrics.enabled",
+        [True],
+        "set azureMonitorProfile.metrics.enabled true (managed Prometheus)",
+    )
     omsagent = lookup(props, "addonProfiles.omsagent", {})
     if is_unknown(omsagent):
         return errors
@@ -28,6 +32,8 @@ def aks_monitoring_on(resource_type: str, props: Mapping, config: Mapping) -> li
     aad = lookup(props, "addonProfiles.omsagent.config.useAADAuth")
     # Add-on config values are strings ("true"), as the Azure CLI writes them.
     if not is_unknown(aad) and str(aad).lower() != "true":
-        errors.append(f"addonProfiles.omsagent.config.useAADAuth is {show(aad)}; set \"true\" so the "
-                      "agent logs in with its managed identity, not a workspace key")
+        errors.append(
+            f'addonProfiles.omsagent.config.useAADAuth is {show(aad)}; set "true" so the '
+            "agent logs in with its managed identity, not a workspace key"
+        )
     return errors

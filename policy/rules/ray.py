@@ -50,10 +50,12 @@ def ray_not_exposed(resource_type: str, props: Mapping, config: Mapping) -> list
         for rule in lookup(props, "spec.rules") or []:
             for item in lookup(rule, "http.paths") or []:
                 backends.append(lookup(item, "backend.service"))
-        hits = [f"{b.get('name')}:{lookup(b, 'port.number') or lookup(b, 'port.name')}"
-                for b in backends if isinstance(b, Mapping)
-                and (str(b.get("name", "")).endswith("-head-svc")
-                     or _ray_ports([b.get("port") or {}], ("number", "name")))]
+        hits = [
+            f"{b.get('name')}:{lookup(b, 'port.number') or lookup(b, 'port.name')}"
+            for b in backends
+            if isinstance(b, Mapping)
+            and (str(b.get("name", "")).endswith("-head-svc") or _ray_ports([b.get("port") or {}], ("number", "name")))
+        ]
         return [f"An Ingress routes to the Ray head ({', '.join(hits)}). {fix}"] if hits else []
     messages = []
     for path, spec in ray_cluster_specs(resource_type, props):
@@ -79,10 +81,18 @@ def _ray_ports(ports: Any, keys: tuple[str, ...]) -> list[Any]:
 
 
 def ray_token_auth(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
-    return [message for path, spec in ray_cluster_specs(resource_type, props)
-            for message in require(spec, "authOptions.mode", ["token"],
-                                    "Without it, anyone who reaches the dashboard or Jobs API runs code in the cluster "
-                                    "as the Ray pods' identity.", at=path)]
+    return [
+        message
+        for path, spec in ray_cluster_specs(resource_type, props)
+        for message in require(
+            spec,
+            "authOptions.mode",
+            ["token"],
+            "Without it, anyone who reaches the dashboard or Jobs API runs code in the cluster "
+            "as the Ray pods' identity.",
+            at=path,
+        )
+    ]
 
 
 def ray_pods_unprivileged(resource_type: str, props: Mapping, config: Mapping) -> list[str]:

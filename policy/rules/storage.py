@@ -8,8 +8,12 @@ from policy.values import require
 
 
 def storage_no_shared_key(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
-    return require(props, "allowSharedKeyAccess", [False], "Clients, BlobFuse included, authenticate with Entra ID; "
-                    "an account key is a password that never expires.")
+    return require(
+        props,
+        "allowSharedKeyAccess",
+        [False],
+        "Clients, BlobFuse included, authenticate with Entra ID; an account key is a password that never expires.",
+    )
 
 
 def storage_no_public_blob_access(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
@@ -25,13 +29,21 @@ def storage_https_only(resource_type: str, props: Mapping, config: Mapping) -> l
 
 
 def storage_firewall(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
-    return require(props, "networkRuleSet.defaultAction", ["Deny"],
-                    "Admit the node subnet (virtualNetworkRules) and named IP ranges (ipRules) only.")
+    return require(
+        props,
+        "networkRuleSet.defaultAction",
+        ["Deny"],
+        "Admit the node subnet (virtualNetworkRules) and named IP ranges (ipRules) only.",
+    )
 
 
 def blob_soft_delete(resource_type: str, props: Mapping, config: Mapping) -> list[str]:
     return [
         *require(props, "deleteRetentionPolicy.enabled", [True], "Deleted blobs must be recoverable for a while."),
-        *require(props, "containerDeleteRetentionPolicy.enabled", [True],
-                  "Deleted containers must be recoverable for a while."),
+        *require(
+            props,
+            "containerDeleteRetentionPolicy.enabled",
+            [True],
+            "Deleted containers must be recoverable for a while.",
+        ),
     ]

@@ -59,9 +59,15 @@ def autoscaling_config(stack: settings.Settings, gcs_address: str) -> dict:
         # custom one, and Ray refuses `memory` there: fake nodes have this machine's memory instead.
         node_type["resources"].pop("memory", None)
         node_type["resources"]["object_store_memory"] = OBJECT_STORE_BYTES
-    config["provider"] = {"type": "external", "module": FAKE_PROVIDER, "gcs_address": gcs_address,
-                          "launch_multiple": True, "head_node_id": FAKE_HEAD_NODE_ID,
-                          "disable_node_updaters": True, "disable_launch_config_check": True}
+    config["provider"] = {
+        "type": "external",
+        "module": FAKE_PROVIDER,
+        "gcs_address": gcs_address,
+        "launch_multiple": True,
+        "head_node_id": FAKE_HEAD_NODE_ID,
+        "disable_node_updaters": True,
+        "disable_launch_config_check": True,
+    }
     return config
 
 
@@ -101,21 +107,49 @@ def cluster(tmp_path):
     config_path = tmp_path / "autoscaling.json"
     config_path.write_text(json.dumps(autoscaling_config(stack, f"127.0.0.1:{gcs_port}")))
     # The variables ray.cluster_utils.AutoscalingCluster sets for the fake provider and autoscaler v2.
-    env = workload_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, RAY_FAKE_CLUSTER="1",
-                       AUTOSCALER_UPDATE_INTERVAL_S="1", RAY_enable_autoscaler_v2="1",
-                       RAY_CLOUD_INSTANCE_ID=FAKE_HEAD_NODE_ID, RAY_OVERRIDE_NODE_ID_FOR_TESTING=FAKE_HEAD_NODE_ID)
+    env = workload_env(
+        RAY_AUTH_MODE="token",
+        RAY_AUTH_TOKEN=token,
+        RAY_FAKE_CLUSTER="1",
+        AUTOSCALER_UPDATE_INTERVAL_S="1",
+        RAY_enable_autoscaler_v2="1",
+        RAY_CLOUD_INSTANCE_ID=FAKE_HEAD_NODE_ID,
+        RAY_OVERRIDE_NODE_ID_FOR_TESTING=FAKE_HEAD_NODE_ID,
+    )
     temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayas-XXXXXX"], text=True).strip())
     ports = {
-        "--port": gcs_port, "--dashboard-port": dashboard_port, "--ray-client-server-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(), "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(), "--metrics-export-port": free_port(),
-        "--node-manager-port": free_port(), "--object-manager-port": free_port(),
+        "--port": gcs_port,
+        "--dashboard-port": dashboard_port,
+        "--ray-client-server-port": free_port(),
+        "--dashboard-agent-listen-port": free_port(),
+        "--dashboard-agent-grpc-port": free_port(),
+        "--runtime-env-agent-port": free_port(),
+        "--metrics-export-port": free_port(),
+        "--node-manager-port": free_port(),
+        "--object-manager-port": free_port(),
     }
-    command = [RAY, "start", "--head", "--block", f"--autoscaling-config={config_path}",
-               "--node-ip-address", "127.0.0.1", "--dashboard-host", "127.0.0.1", "--include-dashboard", "true",
-               "--num-cpus", "0", "--num-gpus", "0", f"--object-store-memory={OBJECT_STORE_BYTES}",
-               "--disable-usage-stats", "--temp-dir", str(temp_dir),
-               *[str(x) for pair in ports.items() for x in pair]]
+    command = [
+        RAY,
+        "start",
+        "--head",
+        "--block",
+        f"--autoscaling-config={config_path}",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--dashboard-host",
+        "127.0.0.1",
+        "--include-dashboard",
+        "true",
+        "--num-cpus",
+        "0",
+        "--num-gpus",
+        "0",
+        f"--object-store-memory={OBJECT_STORE_BYTES}",
+        "--disable-usage-stats",
+        "--temp-dir",
+        str(temp_dir),
+        *[str(x) for pair in ports.items() for x in pair],
+    ]
     log = (tmp_path / "ray-start.log").open("w")
     # --block keeps the head's daemons, the autoscaler and the raylets it launches below this process.
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -131,30 +165,50 @@ def cluster(tmp_path):
 
 def submitted_entrypoint(stack: settings.Settings, data_dir: Path, storage: Path) -> tuple[list[str], list[str]]:
     """jobSubmitCommand's environment assignments and entrypoint, with this machine's data and storage."""
-    words = shlex.split(commands.job_submit(stack.ray_namespace, stack.ray_cluster_name, str(data_dir),
-                                            str(storage), commands.sweep_sizing(stack)))
-    assignments = [w for w in words[:words.index("ray")] if "=" in w]
-    return assignments, words[words.index("--") + 1:]
+    words = shlex.split(
+        commands.job_submit(
+            stack.ray_namespace, stack.ray_cluster_name, str(data_dir), str(storage), commands.sweep_sizing(stack)
+        )
+    )
+    assignments = [w for w in words[: words.index("ray")] if "=" in w]
+    return assignments, words[words.index("--") + 1 :]
 
 
-def test_the_printed_job_scales_gpu_nodes_from_zero_and_runs_trials_on_gpu_shares_at_once(
-        cluster, data_dir, tmp_path):
+def test_the_printed_job_scales_gpu_nodes_from_zero_and_runs_trials_on_gpu_shares_at_once(cluster, data_dir, tmp_path):
     stack, address, env, token = cluster
     assignments, entrypoint = submitted_entrypoint(stack, data_dir, tmp_path / "results")
     (tmp_path / "results").mkdir()
     assert [a.split("=", 1)[0] for a in assignments] == ["RAY_AUTH_MODE", "RAY_AUTH_TOKEN"]
     assert "RAY_AUTH_MODE=token" in assignments
-    nodes_before = wait_for(lambda: [n for n in _state(address, "nodes", token) if n["state"] == "ALIVE"], 60,
-                            "the head in the node table")
+    nodes_before = wait_for(
+        lambda: [n for n in _state(address, "nodes", token) if n["state"] == "ALIVE"], 60, "the head in the node table"
+    )
     assert [n["is_head_node"] for n in nodes_before] == [True]  # scaled to zero: the head only
 
     # The code reaches the fake raylets through PYTHONPATH: they share the head's session directory, so a
     # --working-dir upload would be unpacked over the driver's; the runtime env's pip pins are this venv's.
     started = time.monotonic()
     result = subprocess.run(
-        [RAY, "job", "submit", "--address", address, "--submission-id", "autoscale-1", "--",
-         *entrypoint, "--name", "autoscale-1", *SIZE_FLAGS],
-        capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+        [
+            RAY,
+            "job",
+            "submit",
+            "--address",
+            address,
+            "--submission-id",
+            "autoscale-1",
+            "--",
+            *entrypoint,
+            "--name",
+            "autoscale-1",
+            *SIZE_FLAGS,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=tmp_path,
+    )
     output = result.stdout + result.stderr
     print(f"job wall time {time.monotonic() - started:.0f} s")
     assert result.returncode == 0 and "succeeded" in output, output[-6000:]

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import optuna
-import pytest
 import torch
 
 from bench import optuna_study
@@ -41,13 +40,33 @@ def test_a_study_trains_in_parallel_threads_and_writes_tunes_result_shape(tmp_pa
     rng = np.random.default_rng(0)
     (tmp_path / "d" / "mnist").mkdir(parents=True)
     for split, n in (("train", 64), ("val", 32)):
-        data.publish(data.pack_path(tmp_path / "d", split),
-                     data.encode_pack(rng.integers(0, 255, (n, 28, 28), dtype=np.uint8),
-                                      rng.integers(0, 10, n).astype(np.uint8), "test"))
+        data.publish(
+            data.pack_path(tmp_path / "d", split),
+            data.encode_pack(
+                rng.integers(0, 255, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8), "test"
+            ),
+        )
     before = torch.get_num_threads()
     try:
-        assert optuna_study.main(["--data-dir", str(tmp_path / "d"), "--storage-path", str(tmp_path / "s"),
-                                  "--name", "o", "--num-samples", "3", "--max-epochs", "2", "--n-jobs", "2"]) == 0
+        assert (
+            optuna_study.main(
+                [
+                    "--data-dir",
+                    str(tmp_path / "d"),
+                    "--storage-path",
+                    str(tmp_path / "s"),
+                    "--name",
+                    "o",
+                    "--num-samples",
+                    "3",
+                    "--max-epochs",
+                    "2",
+                    "--n-jobs",
+                    "2",
+                ]
+            )
+            == 0
+        )
     finally:
         torch.set_num_threads(before)
     search = json.loads((tmp_path / "s" / "o" / "search.json").read_text())

@@ -24,8 +24,9 @@ SCRIPT = textwrap.dedent("""
 
 def test_the_cpu_time_of_a_grandchild_that_outlives_its_parent_is_counted():
     # The parent starts a grandchild and exits at once: the grandchild, orphaned, burns 0.6 s of CPU.
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     run = json.loads(result.stdout.strip().splitlines()[-1])
     assert run["rc"] == 0 and run["n"] >= 2

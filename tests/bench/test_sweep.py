@@ -88,7 +88,9 @@ def test_ours_runs_with_the_workloads_defaults_the_shared_budget_and_no_seeded_p
     assert seeded[seeded.index("--initial-points") + 1] == "known-good"
 
 
-@pytest.mark.parametrize("approach, module", [("optuna", "bench.optuna_study"), ("tune-defaults", "bench.tune_defaults")])
+@pytest.mark.parametrize(
+    "approach, module", [("optuna", "bench.optuna_study"), ("tune-defaults", "bench.tune_defaults")]
+)
 def test_the_other_approaches_get_the_same_data_budget_and_seed(approach, module):
     plan = sweep.Plan(num_samples=8, max_epochs=10, seeds=(0,))
     ours, cmd = (sweep.command(a, plan, 4, Path("/d"), Path("/s")) for a in ("ours", approach))
@@ -116,11 +118,18 @@ def write_experiment(root: Path, start: float, end: float, rows_by_trial: dict) 
 
 
 def test_trials_and_the_fit_window_come_from_tunes_own_files(tmp_path):
-    experiment = write_experiment(tmp_path / "exp", 1000.0, 1012.5, {
-        "t1": [{"epoch": 1, "val_accuracy": 0.9, "wall_time": 1003.25, "compute_seconds": 1.5},
-               {"epoch": 2, "val_accuracy": 0.95, "wall_time": 1004.5, "compute_seconds": 2.5}],
-        "t2": [{"training_iteration": 1, "val_accuracy": 0.5, "wall_time": 1006.0, "compute_seconds": 1.0}],
-    })
+    experiment = write_experiment(
+        tmp_path / "exp",
+        1000.0,
+        1012.5,
+        {
+            "t1": [
+                {"epoch": 1, "val_accuracy": 0.9, "wall_time": 1003.25, "compute_seconds": 1.5},
+                {"epoch": 2, "val_accuracy": 0.95, "wall_time": 1004.5, "compute_seconds": 2.5},
+            ],
+            "t2": [{"training_iteration": 1, "val_accuracy": 0.5, "wall_time": 1006.0, "compute_seconds": 1.0}],
+        },
+    )
     trials = sweep.read_trials(experiment, "val_accuracy")
     assert [len(t.reports) for t in trials] == [2, 1]
     assert trials[0].reports[0].wall_time == 1003.25 and trials[1].reports[0].epoch == 1
@@ -139,14 +148,32 @@ def test_the_optuna_studys_window_comes_from_its_search_file(tmp_path):
 
 def run_row(approach, seed, reports, fit_started_at=1000.0, started_at=990.0, overhead=0.04, cpu=100.0):
     """A row as run_one leaves it, trials given as [(accuracy, seconds after the fit start)] per trial."""
-    trials = [measure.Trial(f"t{i}", tuple(measure.Report(j + 1, acc, fit_started_at + at, 1.0)
-                                           for j, (acc, at) in enumerate(trial)))
-              for i, trial in enumerate(reports)]
-    figures = dict(wall_seconds=60.0, fit_seconds=50.0, cpu_seconds=cpu, cpu_seconds_trial_workers=cpu / 2,
-                   trials=len(trials), trials_full_length=1, trial_epochs=measure.trial_epochs(trials),
-                   compute_seconds=10.0)
-    return {"approach": approach, "seed": seed, "started_at": started_at, "fit_started_at": fit_started_at,
-            "best_val_accuracy": measure.best_accuracy(trials), "overhead": overhead, "_trials": trials, **figures}
+    trials = [
+        measure.Trial(
+            f"t{i}", tuple(measure.Report(j + 1, acc, fit_started_at + at, 1.0) for j, (acc, at) in enumerate(trial))
+        )
+        for i, trial in enumerate(reports)
+    ]
+    figures = dict(
+        wall_seconds=60.0,
+        fit_seconds=50.0,
+        cpu_seconds=cpu,
+        cpu_seconds_trial_workers=cpu / 2,
+        trials=len(trials),
+        trials_full_length=1,
+        trial_epochs=measure.trial_epochs(trials),
+        compute_seconds=10.0,
+    )
+    return {
+        "approach": approach,
+        "seed": seed,
+        "started_at": started_at,
+        "fit_started_at": fit_started_at,
+        "best_val_accuracy": measure.best_accuracy(trials),
+        "overhead": overhead,
+        "_trials": trials,
+        **figures,
+    }
 
 
 def scored(times_to_98: dict, overhead=0.04):
@@ -172,12 +199,19 @@ def test_times_to_97_and_98_percent_are_scored_from_the_search_and_from_the_comm
 
 
 def test_each_target_is_reported_met_or_not_with_its_figure():
-    met = {t["figure"]: t for t in scored(
-        {"ours": 10.0, "ours-seeded": 5.0, "optuna": 9.0, "tune-defaults": 30.0, "baseline": None})["targets"]}
+    met = {
+        t["figure"]: t
+        for t in scored({"ours": 10.0, "ours-seeded": 5.0, "optuna": 9.0, "tune-defaults": 30.0, "baseline": None})[
+            "targets"
+        ]
+    }
     assert [t["met"] for t in met.values()] == [True, True, True]
-    missed = {t["figure"]: t for t in scored(
-        {"ours": 20.0, "ours-seeded": 5.0, "optuna": 9.0, "tune-defaults": 30.0, "baseline": None},
-        overhead=0.08)["targets"]}
+    missed = {
+        t["figure"]: t
+        for t in scored(
+            {"ours": 20.0, "ours-seeded": 5.0, "optuna": 9.0, "tune-defaults": 30.0, "baseline": None}, overhead=0.08
+        )["targets"]
+    }
     assert missed["time_to_98_tune_defaults_over_ours"]["met"] is False  # 1.5x < 2x
     assert missed["time_to_98_ours_over_optuna"]["met"] is False
     assert missed["overhead_ours"]["met"] is False and missed["overhead_ours"]["value"] == pytest.approx(0.08)

@@ -20,7 +20,10 @@ def run_sweep(tmp_path: Path, *flags: str) -> dict:
     out = tmp_path / "result.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench.sweep", *flags, "--out", str(out), "--work-dir", str(tmp_path / "work")],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,  # five sweeps, each starting Ray
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,  # five sweeps, each starting Ray
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert out.with_suffix(".png").stat().st_size > 0  # the time-to-accuracy picture beside the JSON
@@ -70,8 +73,17 @@ def test_quick_mode_gives_every_target_a_verdict(quick):
 @pytest.mark.slow
 def test_quick_mode_records_the_machine_and_the_command(quick):
     machine = quick["machine"]
-    for key in ("date", "name", "cpu_model", "cores", "python", "ray", "torch", "load_average_before",
-                "load_average_after"):
+    for key in (
+        "date",
+        "name",
+        "cpu_model",
+        "cores",
+        "python",
+        "ray",
+        "torch",
+        "load_average_before",
+        "load_average_after",
+    ):
         assert machine[key] not in (None, ""), key
     assert quick["command"].startswith("python -m bench.sweep --quick")
     assert all(r["command"] for r in quick["runs"])

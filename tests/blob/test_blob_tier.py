@@ -40,8 +40,12 @@ from pathlib import Path
 
 import pytest
 
-from manifests.volumes import (DATASETS_CACHE_SECONDS, RESULTS_CACHE_MB, RESULTS_CACHE_SECONDS,
-                               RESULTS_CACHE_TIMEOUT_SECONDS)
+from manifests.volumes import (
+    DATASETS_CACHE_SECONDS,
+    RESULTS_CACHE_MB,
+    RESULTS_CACHE_SECONDS,
+    RESULTS_CACHE_TIMEOUT_SECONDS,
+)
 from settings import DATASETS_CONTAINER, RESULTS_CONTAINER
 from tests.workload.procs import REPO, free_port, kill_tree, wait_for, workload_env
 from workloads import defaults
@@ -70,11 +74,22 @@ def _require(*tools: str) -> None:
 def mount_options(container: str) -> list[str]:
     """rclone flags matching the PV's BlobFuse2 options: attribute and listing caches, and the file cache."""
     if container == DATASETS_CONTAINER:
-        return ["--vfs-cache-mode", "off", f"--attr-timeout={DATASETS_CACHE_SECONDS}s",
-                f"--dir-cache-time={DATASETS_CACHE_SECONDS}s"]
-    return ["--vfs-cache-mode", "full", f"--vfs-cache-max-size={RESULTS_CACHE_MB}M",
-            f"--vfs-cache-max-age={RESULTS_CACHE_TIMEOUT_SECONDS}s", "--vfs-write-back", "0s",
-            f"--attr-timeout={RESULTS_CACHE_SECONDS}s", f"--dir-cache-time={RESULTS_CACHE_SECONDS}s"]
+        return [
+            "--vfs-cache-mode",
+            "off",
+            f"--attr-timeout={DATASETS_CACHE_SECONDS}s",
+            f"--dir-cache-time={DATASETS_CACHE_SECONDS}s",
+        ]
+    return [
+        "--vfs-cache-mode",
+        "full",
+        f"--vfs-cache-max-size={RESULTS_CACHE_MB}M",
+        f"--vfs-cache-max-age={RESULTS_CACHE_TIMEOUT_SECONDS}s",
+        "--vfs-write-back",
+        "0s",
+        f"--attr-timeout={RESULTS_CACHE_SECONDS}s",
+        f"--dir-cache-time={RESULTS_CACHE_SECONDS}s",
+    ]
 
 
 def account_sas(expiry: str = "2099-01-01T00:00:00Z") -> str:
@@ -84,7 +99,9 @@ def account_sas(expiry: str = "2099-01-01T00:00:00Z") -> str:
     key, and its emulator mode has a fixed port; a SAS URL is taken as given, so Azurite can use a free port.
     """
     fields = {"sv": "2018-11-09", "ss": "b", "srt": "sco", "sp": "rwdlac", "se": expiry}
-    to_sign = "\n".join([ACCOUNT, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "", "", fields["sv"], ""])
+    to_sign = "\n".join(
+        [ACCOUNT, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "", "", fields["sv"], ""]
+    )
     digest = hmac.new(base64.b64decode(ACCOUNT_KEY), to_sign.encode(), hashlib.sha256).digest()
     return urllib.parse.urlencode({**fields, "sig": base64.b64encode(digest).decode()})
 
@@ -94,14 +111,28 @@ class Blob:
 
     def __init__(self, workdir: Path):
         self.port = free_port()
-        self.env = {"RCLONE_CONFIG_AZ_TYPE": "azureblob",
-                    "RCLONE_CONFIG_AZ_SAS_URL": f"http://127.0.0.1:{self.port}/{ACCOUNT}?{account_sas()}"}
+        self.env = {
+            "RCLONE_CONFIG_AZ_TYPE": "azureblob",
+            "RCLONE_CONFIG_AZ_SAS_URL": f"http://127.0.0.1:{self.port}/{ACCOUNT}?{account_sas()}",
+        }
         (workdir / "azurite").mkdir()
         self.log = (workdir / "azurite.log").open("w")
         self.proc = subprocess.Popen(
-            ["azurite-blob", "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
-             str(workdir / "azurite"), "--skipApiVersionCheck", "--loose"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "azurite-blob",
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--location",
+                str(workdir / "azurite"),
+                "--skipApiVersionCheck",
+                "--loose",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self._up, 60, "Azurite", self.proc)
         for container in (DATASETS_CONTAINER, RESULTS_CONTAINER):
             self.rclone("mkdir", f"az:{container}")
@@ -116,12 +147,15 @@ class Blob:
         return True
 
     def rclone(self, *args: str) -> str:
-        return subprocess.run(["rclone", *args], env={**os.environ, **self.env}, check=True, capture_output=True,
-                              text=True, timeout=120).stdout
+        return subprocess.run(
+            ["rclone", *args], env={**os.environ, **self.env}, check=True, capture_output=True, text=True, timeout=120
+        ).stdout
 
     def files(self, container: str, prefix: str) -> list[str]:
-        return [entry["Path"] for entry in json.loads(self.rclone("lsjson", "-R", "--files-only",
-                                                                  f"az:{container}/{prefix}"))]
+        return [
+            entry["Path"]
+            for entry in json.loads(self.rclone("lsjson", "-R", "--files-only", f"az:{container}/{prefix}"))
+        ]
 
     def read(self, container: str, path: str) -> str:
         return self.rclone("cat", f"az:{container}/{path}")
@@ -141,12 +175,22 @@ def node_script(cache_dir: Path, ray_args: list[str]) -> str:
     mounts = []
     for container, path in ((DATASETS_CONTAINER, defaults.DATASETS_MOUNT), (RESULTS_CONTAINER, defaults.RESULTS_MOUNT)):
         flags = " ".join(mount_options(container))
-        mounts.append(f"rclone mount az:{container} {path} --daemon --allow-non-empty "
-                      f"--cache-dir {cache_dir / container} {flags}")
+        mounts.append(
+            f"rclone mount az:{container} {path} --daemon --allow-non-empty --cache-dir {cache_dir / container} {flags}"
+        )
     # tmpfs on /mnt, private to this namespace: nothing appears in the machine's own /mnt.
-    return " && ".join([f"mkdir -p {cache_dir}", "mount --make-rprivate /", "mount -t tmpfs ray-node /mnt",
-                        f"mkdir -p {defaults.DATASETS_MOUNT} {defaults.RESULTS_MOUNT}", " ".join(ray_args), *mounts,
-                        f"touch {cache_dir}/mounted", "exec sleep infinity"])
+    return " && ".join(
+        [
+            f"mkdir -p {cache_dir}",
+            "mount --make-rprivate /",
+            "mount -t tmpfs ray-node /mnt",
+            f"mkdir -p {defaults.DATASETS_MOUNT} {defaults.RESULTS_MOUNT}",
+            " ".join(ray_args),
+            *mounts,
+            f"touch {cache_dir}/mounted",
+            "exec sleep infinity",
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,20 +207,58 @@ def cluster():
     def ports(*names: str) -> list[str]:
         return [x for name in names for x in (name, str(free_port()))]
 
-    agent_ports = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
-                   "--metrics-export-port", "--node-manager-port", "--object-manager-port")
+    agent_ports = (
+        "--dashboard-agent-listen-port",
+        "--dashboard-agent-grpc-port",
+        "--runtime-env-agent-port",
+        "--metrics-export-port",
+        "--node-manager-port",
+        "--object-manager-port",
+    )
     # One CPU a node: two trials at once, one on each node.
-    head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs_port),
-            "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard_port), "--include-dashboard", "true",
-            "--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats", "--temp-dir", str(temp_dir),
-            *ports("--ray-client-server-port", *agent_ports)]
-    worker = [RAY, "start", "--address", f"127.0.0.1:{gcs_port}", "--node-ip-address", "127.0.0.1",
-              "--num-cpus", "1", "--num-gpus", "0", *ports(*agent_ports)]
+    head = [
+        RAY,
+        "start",
+        "--head",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--port",
+        str(gcs_port),
+        "--dashboard-host",
+        "127.0.0.1",
+        "--dashboard-port",
+        str(dashboard_port),
+        "--include-dashboard",
+        "true",
+        "--num-cpus",
+        "1",
+        "--num-gpus",
+        "0",
+        "--disable-usage-stats",
+        "--temp-dir",
+        str(temp_dir),
+        *ports("--ray-client-server-port", *agent_ports),
+    ]
+    worker = [
+        RAY,
+        "start",
+        "--address",
+        f"127.0.0.1:{gcs_port}",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--num-cpus",
+        "1",
+        "--num-gpus",
+        "0",
+        *ports(*agent_ports),
+    ]
     address = f"http://127.0.0.1:{dashboard_port}"
     nodes, namespaces = [], set()
     # The head counts once its raylet is registered (alive in the state API), not when the dashboard answers.
-    ready = {"head": lambda: _jobs_api_up(dashboard_port, env["RAY_AUTH_TOKEN"]) and _alive_nodes(address, env) >= 1,
-             "worker": lambda: _alive_nodes(address, env) >= 2}
+    ready = {
+        "head": lambda: _jobs_api_up(dashboard_port, env["RAY_AUTH_TOKEN"]) and _alive_nodes(address, env) >= 1,
+        "worker": lambda: _alive_nodes(address, env) >= 2,
+    }
     try:
         for role, args in (("head", head), ("worker", worker)):
             nodes.append(start_node(role, args, work, env, ready[role], namespaces))
@@ -205,7 +287,11 @@ def start_node(role: str, args: list[str], work: Path, env: dict, ready, namespa
         with log.open("w") as out:
             node = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "sh", "-c", node_script(work / role, args)],
-                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         deadline, mine = time.monotonic() + 240, None
         while time.monotonic() < deadline and node.poll() is None:
             namespace = mount_namespace(node.pid)
@@ -234,8 +320,9 @@ def stop_namespaces(namespaces: set[str]) -> None:
 
 
 def _jobs_api_up(port: int, token: str) -> bool:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/version",
-                                     headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/version", headers={"Authorization": f"Bearer {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             return response.status == 200
@@ -245,8 +332,9 @@ def _jobs_api_up(port: int, token: str) -> bool:
 
 def _alive_nodes(address: str, env: dict) -> int:
     """Alive nodes, from the dashboard's state API (not `address="auto"`: other Rays run on this machine)."""
-    request = urllib.request.Request(f"{address}/api/v0/nodes?limit=10",
-                                     headers={"Authorization": f"Bearer {env['RAY_AUTH_TOKEN']}"})
+    request = urllib.request.Request(
+        f"{address}/api/v0/nodes?limit=10", headers={"Authorization": f"Bearer {env['RAY_AUTH_TOKEN']}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             nodes = json.load(response)["data"]["result"]["result"]
@@ -263,21 +351,38 @@ def mount_namespace(pid: int) -> str | None:
 
 
 def processes_in(namespaces: set[str]) -> list[int]:
-    return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and mount_namespace(int(e.name)) in namespaces]
+    return [
+        int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and mount_namespace(int(e.name)) in namespaces
+    ]
 
 
 def job(cluster, command: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """`ray job <command> --address <ours> <args>` (other Rays run on this machine: never auto-detect)."""
-    return subprocess.run([RAY, "job", command, "--address", cluster["address"], *args], capture_output=True,
-                          text=True, env=cluster["env"], timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [RAY, "job", command, "--address", cluster["address"], *args],
+        capture_output=True,
+        text=True,
+        env=cluster["env"],
+        timeout=timeout,
+        cwd=REPO,
+    )
 
 
 def submit(cluster, submission_id: str, *entrypoint: str, wait: bool) -> subprocess.CompletedProcess:
     # The supervisor reads RAY_JOB_STOP_WAIT_TIME_S from the job's runtime_env: 3 s by default, too short
     # for Tune's final save and the summary (ray/dashboard/modules/job/job_supervisor.py).
     runtime_env = json.dumps({"env_vars": {"RAY_JOB_STOP_WAIT_TIME_S": "120", "TUNE_GLOBAL_CHECKPOINT_S": "1"}})
-    return job(cluster, "submit", "--submission-id", submission_id, "--runtime-env-json", runtime_env,
-               *([] if wait else ["--no-wait"]), "--", *entrypoint)
+    return job(
+        cluster,
+        "submit",
+        "--submission-id",
+        submission_id,
+        "--runtime-env-json",
+        runtime_env,
+        *([] if wait else ["--no-wait"]),
+        "--",
+        *entrypoint,
+    )
 
 
 def trial_workers(namespaces: set[str]) -> dict[int, str]:
@@ -294,6 +399,7 @@ def trial_workers(namespaces: set[str]) -> dict[int, str]:
 
 def wait_for_json(blob: Blob, path: str, accept, what: str) -> dict:
     """A JSON blob once `accept(content)` holds: rclone uploads a closed file in the background."""
+
     def ready():
         try:
             content = json.loads(blob.read(RESULTS_CONTAINER, path))
@@ -308,8 +414,9 @@ def reported_epochs(blob: Blob) -> dict[str, list[int]]:
     epochs = {}
     for path in blob.files(RESULTS_CONTAINER, NAME):
         if path.endswith("/result.json"):
-            rows = [json.loads(line) for line in blob.read(RESULTS_CONTAINER, f"{NAME}/{path}").splitlines()
-                    if line.strip()]
+            rows = [
+                json.loads(line) for line in blob.read(RESULTS_CONTAINER, f"{NAME}/{path}").splitlines() if line.strip()
+            ]
             epochs[path.split("/")[0]] = [row["epoch"] for row in rows]
     return epochs
 
@@ -317,17 +424,41 @@ def reported_epochs(blob: Blob) -> dict[str, list[int]]:
 @pytest.fixture(scope="module")
 def scenario(cluster):
     blob, steps, namespaces = cluster["blob"], {}, cluster["namespaces"]
-    sweep = ["python", "-m", "workloads.tune", "--name", NAME, "--num-samples", str(NUM_SAMPLES),
-             "--max-epochs", str(MAX_EPOCHS), "--grace-period", str(MAX_EPOCHS), "--checkpoint-every", "1",
-             "--max-failures", "3"]
-    steps["prepare"] = submit(cluster, "prepare", "python", "-m", "workloads.data", "prepare", "--data-dir",
-                              defaults.DATASETS_MOUNT, wait=True)
+    sweep = [
+        "python",
+        "-m",
+        "workloads.tune",
+        "--name",
+        NAME,
+        "--num-samples",
+        str(NUM_SAMPLES),
+        "--max-epochs",
+        str(MAX_EPOCHS),
+        "--grace-period",
+        str(MAX_EPOCHS),
+        "--checkpoint-every",
+        "1",
+        "--max-failures",
+        "3",
+    ]
+    steps["prepare"] = submit(
+        cluster,
+        "prepare",
+        "python",
+        "-m",
+        "workloads.data",
+        "prepare",
+        "--data-dir",
+        defaults.DATASETS_MOUNT,
+        wait=True,
+    )
     assert steps["prepare"].returncode == 0, steps["prepare"].stdout[-3000:] + steps["prepare"].stderr[-2000:]
     first = submit(cluster, "sweep-1", *sweep, wait=False)
     assert first.returncode == 0, first.stderr[-2000:]
     # Both nodes train at once, each in its own mount namespace (not this test's).
-    workers = wait_for(lambda: (w := trial_workers(namespaces)) and len(set(w.values())) >= 2 and w, 400,
-                       "trials on both nodes")
+    workers = wait_for(
+        lambda: (w := trial_workers(namespaces)) and len(set(w.values())) >= 2 and w, 400, "trials on both nodes"
+    )
     steps["namespaces"] = set(workers.values())
     victim = max(workers)
     os.kill(victim, 9)  # a lost worker: Tune retries the trial from its checkpoint

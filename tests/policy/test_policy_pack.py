@@ -26,8 +26,13 @@ GPU_POOL_URN = "urn:pulumi:dev::ray-aks::azure-native:containerservice:AgentPool
 
 @pytest.fixture(scope="module")
 def analyzer():
-    server = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(PACK)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_DIR / "tests")
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(PACK)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_DIR / "tests",
+    )
     try:
         port = server.stdout.readline().strip()
         assert port.isdigit(), f"the pack did not start: {port!r} {server.stderr.read() if server.poll() else ''}"
@@ -47,13 +52,24 @@ def struct(values: dict) -> struct_pb2.Struct:
 
 
 def analyze(analyzer, props: dict) -> list[proto.AnalyzeDiagnostic]:
-    request = proto.AnalyzeRequest(type=policies.AGENT_POOL, properties=struct(props), urn=GPU_POOL_URN,
-                                   name="cluster-gpu", options=proto.AnalyzerResourceOptions())
+    request = proto.AnalyzeRequest(
+        type=policies.AGENT_POOL,
+        properties=struct(props),
+        urn=GPU_POOL_URN,
+        name="cluster-gpu",
+        options=proto.AnalyzerResourceOptions(),
+    )
     return list(analyzer.Analyze(request).diagnostics)
 
 
-GPU_POOL = {"vmSize": "Standard_NC8as_T4_v3", "mode": "User", "enableAutoScaling": True, "minCount": 0,
-            "maxCount": 2, "tags": {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi"}}
+GPU_POOL = {
+    "vmSize": "Standard_NC8as_T4_v3",
+    "mode": "User",
+    "enableAutoScaling": True,
+    "minCount": 0,
+    "maxCount": 2,
+    "tags": {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi"},
+}
 
 
 def test_the_pack_describes_itself_with_every_policy_mandatory(analyzer):
@@ -92,12 +108,20 @@ def test_policy_config_from_the_cli_raises_the_bound(analyzer):
 
 
 def test_the_stack_policy_runs_over_the_stack(analyzer, dev):
-    resources = [proto.AnalyzerResource(
-        type=r.type, properties=struct(r.outputs), urn=r.urn, name=r.name, parent=r.parent,
-        dependencies=r.dependencies,
-        propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
-                              for k, v in r.property_dependencies.items()},
-    ) for r in dev.resources.values()]
+    resources = [
+        proto.AnalyzerResource(
+            type=r.type,
+            properties=struct(r.outputs),
+            urn=r.urn,
+            name=r.name,
+            parent=r.parent,
+            dependencies=r.dependencies,
+            propertyDependencies={
+                k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()
+            },
+        )
+        for r in dev.resources.values()
+    ]
     assert list(analyzer.AnalyzeStack(proto.AnalyzeStackRequest(resources=resources)).diagnostics) == []
     without_results_role = [r for r in resources if not r.urn.endswith("::identity-results-data")]
     [diagnostic] = analyzer.AnalyzeStack(proto.AnalyzeStackRequest(resources=without_results_role)).diagnostics
@@ -106,6 +130,7 @@ def test_the_stack_policy_runs_over_the_stack(analyzer, dev):
 
 
 # --- The pack's files ----------------------------------------------------------------------------------
+
 
 def test_the_pack_runs_in_the_projects_virtualenv_with_its_deploy_pins():
     # One virtualenv, one set of pins: pulumi-policy is in pyproject.toml's deploy group beside pulumi.
@@ -121,5 +146,13 @@ def test_the_pack_runs_in_the_projects_virtualenv_with_its_deploy_pins():
 
 def test_every_policy_names_the_rule_it_mirrors_or_says_it_has_none():
     for policy in policies.POLICIES:
-        assert re.search(r"Mirrors (CKV2?_[A-Z0-9_]+|Azure Policy)|Related to|Extends|no external id",
-                         policy.description), policy.name
+        assert re.search(
+            r"Mirrors (CKV2?_[A-Z0-9_]+|Azure Policy)|Related to|Extends|no external id", policy.description
+        ), policy.name
+
+
+def test_the_pack_serves_the_monitoring_rule_as_mandatory(analyzer):
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    served = {p.name: p for p in info.policies}
+    assert served["aks-monitoring-on"].enforcementLevel == proto.MANDATORY
+    assert served["aks-monitoring-on"].configSchema.properties["allowMonitoringOff"]["default"] is False

@@ -25,31 +25,74 @@ def test_the_pack_looks_at_every_kind_of_resource_it_governs(dev):
     """Guards against a rule silently matching nothing because a type name changed."""
     governed = {t for rule in p.RULES if rule.types for t in rule.types}
     present = {r.type for r in dev.resources.values()}
-    assert governed & present >= {p.STORAGE_ACCOUNT, p.BLOB_SERVICE, p.MANAGED_CLUSTER, p.AGENT_POOL,
-                                  p.PERSISTENT_VOLUME, p.STORAGE_CLASS, p.RAY_CLUSTER}
+    assert governed & present >= {
+        p.STORAGE_ACCOUNT,
+        p.BLOB_SERVICE,
+        p.MANAGED_CLUSTER,
+        p.AGENT_POOL,
+        p.PERSISTENT_VOLUME,
+        p.STORAGE_CLASS,
+        p.RAY_CLUSTER,
+    }
 
 
 CONFIG_CHANGES = {
     "upgrade channel none fails the auto-upgrade policy only": (
-        {"upgradeChannel": "none"}, None, [("aks-auto-upgrade", "cluster-aks", "upgradeChannel is 'none'")]),
+        {"upgradeChannel": "none"},
+        None,
+        [("aks-auto-upgrade", "cluster-aks", "upgradeChannel is 'none'")],
+    ),
     "a node OS left unpatched fails the auto-upgrade policy only": (
-        {"nodeOsUpgradeChannel": "None"}, None,
-        [("aks-auto-upgrade", "cluster-aks", "nodeOSUpgradeChannel is 'None'")]),
+        {"nodeOsUpgradeChannel": "None"},
+        None,
+        [("aks-auto-upgrade", "cluster-aks", "nodeOSUpgradeChannel is 'None'")],
+    ),
     "a GPU pool that keeps a node fails the GPU pool policy only": (
-        {"gpuMinCount": 1}, None, [("gpu-pool-autoscales-from-zero", "cluster-gpu", "minCount is 1")]),
+        {"gpuMinCount": 1},
+        None,
+        [("gpu-pool-autoscales-from-zero", "cluster-gpu", "minCount is 1")],
+    ),
     "more GPU nodes than the bound fails the GPU pool policy only": (
-        {"gpuMaxCount": 9}, None, [("gpu-pool-autoscales-from-zero", "cluster-gpu", "maxCount is 9; at most 8")]),
+        {"gpuMaxCount": 9},
+        None,
+        [("gpu-pool-autoscales-from-zero", "cluster-gpu", "maxCount is 9; at most 8")],
+    ),
     "more GPU nodes within a bound raised in the pack's config pass": (
-        {"gpuMaxCount": 9}, {"gpu-pool-autoscales-from-zero": {"maxNodes": 12}}, []),
+        {"gpuMaxCount": 9},
+        {"gpu-pool-autoscales-from-zero": {"maxNodes": 12}},
+        [],
+    ),
     "a tag required by the pack's config and missing fails on every taggable resource": (
-        {}, {"azure-required-tags": {"requiredTags": ["owner"]}},
-        [("azure-required-tags", name, "tags lack ['owner']") for name in (
-            "cluster-aks", "cluster-control-plane", "cluster-cpu", "cluster-gpu", "identity-ray", "network-vnet",
-            "ray-aks", "registry-acr", "storage-account", "storage-rg", "monitoring-logs", "monitoring-prometheus",
-            "monitoring-prometheus-dce", "monitoring-prometheus-dcr", "monitoring-container-insights-dcr",
-            "monitoring-grafana", "cluster-monitoring-alerts")]),
+        {},
+        {"azure-required-tags": {"requiredTags": ["owner"]}},
+        [
+            ("azure-required-tags", name, "tags lack ['owner']")
+            for name in (
+                "cluster-aks",
+                "cluster-control-plane",
+                "cluster-cpu",
+                "cluster-gpu",
+                "identity-ray",
+                "network-vnet",
+                "ray-aks",
+                "registry-acr",
+                "storage-account",
+                "storage-rg",
+                "monitoring-logs",
+                "monitoring-prometheus",
+                "monitoring-prometheus-dce",
+                "monitoring-prometheus-dcr",
+                "monitoring-container-insights-dcr",
+                "monitoring-grafana",
+                "cluster-monitoring-alerts",
+            )
+        ],
+    ),
     "a tag from config satisfies the pack's config": (
-        {"extraTags": ["owner=ml-platform"]}, {"azure-required-tags": {"requiredTags": ["owner"]}}, []),
+        {"extraTags": ["owner=ml-platform"]},
+        {"azure-required-tags": {"requiredTags": ["owner"]}},
+        [],
+    ),
 }
 
 
@@ -81,6 +124,7 @@ def test_unknown_outputs_at_preview_raise_no_violation(dev):
 
 
 # --- The pack's list of Azure types that take tags agrees with the azure-native SDK -----------------
+
 
 def _sdk_takes_tags(type_: str) -> bool:
     _, module, name = type_.split(":")

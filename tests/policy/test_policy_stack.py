@@ -27,23 +27,42 @@ def identity(client_id=CLIENT_ID, principal_id=PRINCIPAL_ID) -> StackResource:
     return StackResource(p.IDENTITY, urn(p.IDENTITY, "ray"), {"clientId": client_id, "principalId": principal_id})
 
 
-def role(container: str, scope: str | None = None, role_id: str = CONTRIBUTOR, principal=PRINCIPAL_ID,
-         deps: dict | None = None) -> StackResource:
+def role(
+    container: str,
+    scope: str | None = None,
+    role_id: str = CONTRIBUTOR,
+    principal=PRINCIPAL_ID,
+    deps: dict | None = None,
+) -> StackResource:
     scope = scope if scope is not None else f"{ACCOUNT_ID}/blobServices/default/containers/{container}"
-    return StackResource(p.ROLE_ASSIGNMENT, urn(p.ROLE_ASSIGNMENT, f"{container}-data"),
-                         {"principalId": principal, "roleDefinitionId": role_id, "scope": scope},
-                         property_dependencies=deps or {})
+    return StackResource(
+        p.ROLE_ASSIGNMENT,
+        urn(p.ROLE_ASSIGNMENT, f"{container}-data"),
+        {"principalId": principal, "roleDefinitionId": role_id, "scope": scope},
+        property_dependencies=deps or {},
+    )
 
 
 def pv(container: str, client_id=CLIENT_ID, deps: dict | None = None, **attributes) -> StackResource:
-    volume_attributes = {"storageAccount": "rayaksdata", "containerName": container, "protocol": "fuse2",
-                         "clientID": client_id, "mountWithWorkloadIdentityToken": "true", **attributes}
+    volume_attributes = {
+        "storageAccount": "rayaksdata",
+        "containerName": container,
+        "protocol": "fuse2",
+        "clientID": client_id,
+        "mountWithWorkloadIdentityToken": "true",
+        **attributes,
+    }
     if client_id is None:
         del volume_attributes["clientID"]
-    return StackResource(p.PERSISTENT_VOLUME, urn(p.PERSISTENT_VOLUME, f"{container}-pv"), {
-        "metadata": {"name": f"ray-{container}"},
-        "spec": {"csi": {"driver": "blob.csi.azure.com", "volumeAttributes": volume_attributes}}},
-        property_dependencies=deps or {})
+    return StackResource(
+        p.PERSISTENT_VOLUME,
+        urn(p.PERSISTENT_VOLUME, f"{container}-pv"),
+        {
+            "metadata": {"name": f"ray-{container}"},
+            "spec": {"csi": {"driver": "blob.csi.azure.com", "volumeAttributes": volume_attributes}},
+        },
+        property_dependencies=deps or {},
+    )
 
 
 def messages(resources) -> list[str]:
@@ -56,33 +75,43 @@ def test_volumes_whose_identity_holds_a_data_role_on_their_container_pass():
 
 def test_a_volume_whose_container_has_no_role_is_reported_on_that_volume():
     found = check([identity(), role("datasets"), pv("datasets"), pv("results")])
-    assert found == [("PersistentVolume 'ray-results': identity '11111111-aaaa-4000-8000-000000000001' holds Storage "
-                      "Blob Data roles on ['" + ACCOUNT_ID + "/blobServices/default/containers/datasets'], none on "
-                      "container 'results' alone.", urn(p.PERSISTENT_VOLUME, "results-pv"))]
+    assert found == [
+        (
+            "PersistentVolume 'ray-results': identity '11111111-aaaa-4000-8000-000000000001' holds Storage "
+            "Blob Data roles on ['" + ACCOUNT_ID + "/blobServices/default/containers/datasets'], none on "
+            "container 'results' alone.",
+            urn(p.PERSISTENT_VOLUME, "results-pv"),
+        )
+    ]
 
 
 def test_a_role_on_the_whole_account_is_too_wide():
     assert messages([identity(), role("datasets", scope=ACCOUNT_ID), pv("datasets")]) == [
         f"PersistentVolume 'ray-datasets': identity '{CLIENT_ID}' holds Storage Blob Data roles on ['{ACCOUNT_ID}'], "
-        "none on container 'datasets' alone."]
+        "none on container 'datasets' alone."
+    ]
 
 
 def test_a_role_that_is_not_a_blob_data_role_does_not_count():
     assert messages([identity(), role("datasets", role_id=READER), pv("datasets")]) == [
         f"PersistentVolume 'ray-datasets': identity '{CLIENT_ID}' holds no Storage Blob Data role "
-        "(e.g. Contributor, ba92f5b4-2d11-453d-a403-e96b0029c9fe)."]
+        "(e.g. Contributor, ba92f5b4-2d11-453d-a403-e96b0029c9fe)."
+    ]
 
 
 def test_a_role_held_by_another_principal_does_not_count():
-    assert "holds no Storage Blob Data role" in messages(
-        [identity(), role("datasets", principal="someone-else"), pv("datasets")])[0]
+    assert (
+        "holds no Storage Blob Data role"
+        in messages([identity(), role("datasets", principal="someone-else"), pv("datasets")])[0]
+    )
 
 
 def test_a_volume_naming_an_identity_outside_the_stack_is_reported():
     stranger = "99999999-0000-4000-8000-000000000000"
     assert messages([identity(), role("datasets"), pv("datasets", client_id=stranger)]) == [
         "PersistentVolume 'ray-datasets': no UserAssignedIdentity in this stack has clientId "
-        "'99999999-0000-4000-8000-000000000000'."]
+        "'99999999-0000-4000-8000-000000000000'."
+    ]
 
 
 def test_a_blobfuse_volume_without_a_client_id_is_reported():
@@ -94,17 +123,32 @@ def test_nfs_volumes_need_no_identity():
 
 
 def test_at_preview_ids_unknown_yet_are_matched_through_the_dependencies_that_produce_them():
-    container = StackResource(p.BLOB_CONTAINER, urn(p.BLOB_CONTAINER, "datasets"),
-                              {"containerName": "datasets", "accountName": UNKNOWN_STRING_VALUE})
+    container = StackResource(
+        p.BLOB_CONTAINER,
+        urn(p.BLOB_CONTAINER, "datasets"),
+        {"containerName": "datasets", "accountName": UNKNOWN_STRING_VALUE},
+    )
     ident = identity(client_id=UNKNOWN_STRING_VALUE, principal_id=UNKNOWN_STRING_VALUE)
-    grant = role("datasets", scope=UNKNOWN_STRING_VALUE, principal=UNKNOWN_STRING_VALUE,
-                 deps={"scope": frozenset({container.urn}), "principalId": frozenset({ident.urn})})
-    volume = pv("datasets", client_id=UNKNOWN_STRING_VALUE, storageAccount=UNKNOWN_STRING_VALUE,
-                deps={"spec": frozenset({ident.urn})})
+    grant = role(
+        "datasets",
+        scope=UNKNOWN_STRING_VALUE,
+        principal=UNKNOWN_STRING_VALUE,
+        deps={"scope": frozenset({container.urn}), "principalId": frozenset({ident.urn})},
+    )
+    volume = pv(
+        "datasets",
+        client_id=UNKNOWN_STRING_VALUE,
+        storageAccount=UNKNOWN_STRING_VALUE,
+        deps={"spec": frozenset({ident.urn})},
+    )
     assert check([ident, container, grant, volume]) == []
     other = StackResource(p.BLOB_CONTAINER, urn(p.BLOB_CONTAINER, "results"), {"containerName": "results"})
-    wrong = role("datasets", scope=UNKNOWN_STRING_VALUE, principal=UNKNOWN_STRING_VALUE,
-                 deps={"scope": frozenset({other.urn}), "principalId": frozenset({ident.urn})})
+    wrong = role(
+        "datasets",
+        scope=UNKNOWN_STRING_VALUE,
+        principal=UNKNOWN_STRING_VALUE,
+        deps={"scope": frozenset({other.urn}), "principalId": frozenset({ident.urn})},
+    )
     assert "none on container 'datasets' alone" in messages([ident, other, wrong, volume])[0]
 
 
@@ -114,6 +158,7 @@ def test_a_volume_whose_whole_spec_is_unknown_at_preview_is_judged_at_up():
 
 
 # --- Through pulumi-policy's StackValidationArgs, on the program's own resources ---------------------
+
 
 def test_the_dev_stack_passes_through_the_real_policy_object(dev):
     reported = []
@@ -126,4 +171,5 @@ def test_dropping_the_results_role_assignment_from_the_dev_stack_is_caught(dev):
     del without.resources[without.one(p.ROLE_ASSIGNMENT, "results-data").urn]
     found = evaluate(without, pack=[p.BLOB_ROLE_POLICY])
     assert [(v.policy, v.urn) for v in found] == [
-        (p.BLOB_ROLE_POLICY_NAME, without.one(p.PERSISTENT_VOLUME, "results-pv").urn)]
+        (p.BLOB_ROLE_POLICY_NAME, without.one(p.PERSISTENT_VOLUME, "results-pv").urn)
+    ]

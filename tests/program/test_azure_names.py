@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pulumi
 import pytest
@@ -11,8 +13,13 @@ from tools import arm_names
 from tools.mocks import AzureMocks, run_program, stack_config
 
 # Settings that switch on every optional resource the program can register.
-VARIANTS = [{}, {"gpuSpot": False}, {"retainData": False}, {"storageAccountName": "rayaksdata042"},
-            {"availabilityZones": ["1", "2", "3"]}]
+VARIANTS = [
+    {},
+    {"gpuSpot": False},
+    {"retainData": False},
+    {"storageAccountName": "rayaksdata042"},
+    {"availabilityZones": ["1", "2", "3"]},
+]
 
 
 @pytest.mark.parametrize("overrides", VARIANTS, ids=[",".join(v) or "dev" for v in VARIANTS])
@@ -32,12 +39,11 @@ def test_every_rule_names_its_spec_file_and_api_version():
 
 def test_the_rules_use_the_api_versions_the_sdk_sends():
     import importlib
-    import sys
 
     for resource_type, rule in arm_names.RULES.items():
         module, _, name = resource_type.removeprefix("azure-native:").partition(":")
         cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
-        source = open(sys.modules[cls.__module__].__file__).read()
+        source = Path(sys.modules[cls.__module__].__file__).read_text()
         # Exactly that version: 2023-01-01 must not pass for a module that sends 2023-01-01-preview.
         assert re.search(rf"Uses Azure REST API version {re.escape(rule.api_version)}(?![\w-])", source), resource_type
 
@@ -62,7 +68,9 @@ def test_unnamed_resources_get_the_logical_name_and_8_hex_or_a_guid_as_azure_nat
 def test_every_azure_resource_has_its_arm_id(dev):
     for resource in dev.resources.values():
         if resource.type.startswith("azure-native:"):
-            assert resource.id == arm_names.arm_id(resource.type, resource.outputs, "22222222-2222-2222-2222-222222222222")
+            assert resource.id == arm_names.arm_id(
+                resource.type, resource.outputs, "22222222-2222-2222-2222-222222222222"
+            )
             assert "{" not in resource.id, resource.id
 
 
@@ -79,19 +87,37 @@ def test_an_autonamed_storage_account_is_refused_with_the_rule_and_its_source():
     assert "Microsoft.Storage/stable/2024-01-01/storage.json" in message
 
 
-@pytest.mark.parametrize(("typ", "inputs", "why"), [
-    ("azure-native:containerservice:AgentPool", {"agentPoolName": "gpuspotpool01", "resourceName": "c",
-                                                  "resourceGroupName": "g"}, "longer than 12"),
-    ("azure-native:containerservice:AgentPool", {"agentPoolName": "gpu-spot", "resourceName": "c",
-                                                  "resourceGroupName": "g"}, "^[a-z][a-z0-9]{0,11}$"),
-    ("azure-native:containerservice:ManagedCluster", {"resourceGroupName": "g", "agentPoolProfiles": [
-        {"name": "System"}]}, "agentPoolProfiles[0].name 'System'"),
-    ("azure-native:storage:BlobContainer", {"containerName": "Data--sets", "accountName": "a",
-                                            "resourceGroupName": "g"}, "containerName"),
-    ("azure-native:resources:ResourceGroup", {"resourceGroupName": "a" * 91}, "longer than 90"),
-    ("azure-native:storage:BlobServiceProperties", {"blobServicesName": "blobs", "accountName": "a",
-                                                    "resourceGroupName": "g"}, "is not one of default"),
-])
+@pytest.mark.parametrize(
+    ("typ", "inputs", "why"),
+    [
+        (
+            "azure-native:containerservice:AgentPool",
+            {"agentPoolName": "gpuspotpool01", "resourceName": "c", "resourceGroupName": "g"},
+            "longer than 12",
+        ),
+        (
+            "azure-native:containerservice:AgentPool",
+            {"agentPoolName": "gpu-spot", "resourceName": "c", "resourceGroupName": "g"},
+            "^[a-z][a-z0-9]{0,11}$",
+        ),
+        (
+            "azure-native:containerservice:ManagedCluster",
+            {"resourceGroupName": "g", "agentPoolProfiles": [{"name": "System"}]},
+            "agentPoolProfiles[0].name 'System'",
+        ),
+        (
+            "azure-native:storage:BlobContainer",
+            {"containerName": "Data--sets", "accountName": "a", "resourceGroupName": "g"},
+            "containerName",
+        ),
+        ("azure-native:resources:ResourceGroup", {"resourceGroupName": "a" * 91}, "longer than 90"),
+        (
+            "azure-native:storage:BlobServiceProperties",
+            {"blobServicesName": "blobs", "accountName": "a", "resourceGroupName": "g"},
+            "is not one of default",
+        ),
+    ],
+)
 def test_names_that_break_the_arm_rule_are_refused(typ, inputs, why):
     with pytest.raises(ValueError, match=re.escape(why)):
         _register(AzureMocks(), typ, "x", inputs)
@@ -111,11 +137,17 @@ def test_creating_what_already_exists_is_refused_as_azure_native_refuses_it():
 
 def test_importing_what_does_not_exist_is_refused():
     with pytest.raises(ValueError, match="does not exist"):
-        _register(AzureMocks(), "azure-native:resources:ResourceGroup", "a", {"resourceGroupName": "gone"},
-                  "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/gone")
+        _register(
+            AzureMocks(),
+            "azure-native:resources:ResourceGroup",
+            "a",
+            {"resourceGroupName": "gone"},
+            "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/gone",
+        )
 
 
 # --- The VNet keeps the subnet it was not given ------------------------------------------------------------
+
 
 def test_the_vnet_ignores_no_changes_and_leaves_its_subnets_to_the_subnet_resource(dev):
     vnet = dev.one("azure-native:network:VirtualNetwork")
@@ -125,6 +157,7 @@ def test_the_vnet_ignores_no_changes_and_leaves_its_subnets_to_the_subnet_resour
 
 
 # --- destroy with an unreachable API server ----------------------------------------------------------------
+
 
 def test_the_kubernetes_provider_never_records_delete_unreachable(monkeypatch):
     # Set while `pulumi up` runs, the SDK would copy it into the provider's inputs; every later refresh with
@@ -143,44 +176,91 @@ def test_nor_does_it_record_false_which_would_stop_the_destroy_time_variable(dev
 
 def test_a_storage_account_name_taken_in_another_resource_group_is_refused():
     mocks = AzureMocks()
-    _register(mocks, "azure-native:storage:StorageAccount", "a", {"resourceGroupName": "one", "accountName": "rayaksdata042"})
+    _register(
+        mocks, "azure-native:storage:StorageAccount", "a", {"resourceGroupName": "one", "accountName": "rayaksdata042"}
+    )
     with pytest.raises(ValueError, match="already taken"):
-        _register(AzureMocks(mocks.cloud), "azure-native:storage:StorageAccount", "b",
-                  {"resourceGroupName": "two", "accountName": "rayaksdata042"})
+        _register(
+            AzureMocks(mocks.cloud),
+            "azure-native:storage:StorageAccount",
+            "b",
+            {"resourceGroupName": "two", "accountName": "rayaksdata042"},
+        )
 
 
 # --- The monitoring and registry types ---------------------------------------------------------------------
 
 _G = {"resourceGroupName": "g"}
-CLUSTER_ID = ("/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/g/providers/"
-              "Microsoft.ContainerService/managedClusters/c")
+CLUSTER_ID = (
+    "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/g/providers/"
+    "Microsoft.ContainerService/managedClusters/c"
+)
 # (type, the name input, a name its ARM spec refuses, why, one it takes, the other inputs)
 NEW_RULES = [
     ("azure-native:containerregistry:Registry", "registryName", "ray-aks-acr", "^[a-zA-Z0-9]*$", "rayaksdev042", _G),
     ("azure-native:containerregistry:Registry", "registryName", "acr1", "shorter than 5", "rayaksdev042", _G),
     ("azure-native:containerregistry:Registry", "registryName", "a" * 51, "longer than 50", "a" * 50, _G),
-    ("azure-native:containerregistry:CacheRule", "cacheRuleName", "ray_base", "^[a-zA-Z0-9-]*$", "ray-base",
-     {**_G, "registryName": "rayaksdev042"}),
-    ("azure-native:monitor:AzureMonitorWorkspace", "azureMonitorWorkspaceName", "prometheus-",
-     "^(?!-)[a-zA-Z0-9-]+[^-]$", "monitoring-prometheus1a2b3c4d", _G),
-    ("azure-native:monitor:AzureMonitorWorkspace", "azureMonitorWorkspaceName", "-prometheus",
-     "^(?!-)[a-zA-Z0-9-]+[^-]$", "p2", _G),
-    ("azure-native:alertsmanagement:PrometheusRuleGroup", "ruleGroupName", "ray/alerts", "does not match",
-     "cluster-monitoring-alerts1a2b3c4d", _G),
-    ("azure-native:alertsmanagement:PrometheusRuleGroup", "ruleGroupName", "ray:alerts", "does not match",
-     "Ray alerts (GPU)", _G),
+    (
+        "azure-native:containerregistry:CacheRule",
+        "cacheRuleName",
+        "ray_base",
+        "^[a-zA-Z0-9-]*$",
+        "ray-base",
+        {**_G, "registryName": "rayaksdev042"},
+    ),
+    (
+        "azure-native:monitor:AzureMonitorWorkspace",
+        "azureMonitorWorkspaceName",
+        "prometheus-",
+        "^(?!-)[a-zA-Z0-9-]+[^-]$",
+        "monitoring-prometheus1a2b3c4d",
+        _G,
+    ),
+    (
+        "azure-native:monitor:AzureMonitorWorkspace",
+        "azureMonitorWorkspaceName",
+        "-prometheus",
+        "^(?!-)[a-zA-Z0-9-]+[^-]$",
+        "p2",
+        _G,
+    ),
+    (
+        "azure-native:alertsmanagement:PrometheusRuleGroup",
+        "ruleGroupName",
+        "ray/alerts",
+        "does not match",
+        "cluster-monitoring-alerts1a2b3c4d",
+        _G,
+    ),
+    (
+        "azure-native:alertsmanagement:PrometheusRuleGroup",
+        "ruleGroupName",
+        "ray:alerts",
+        "does not match",
+        "Ray alerts (GPU)",
+        _G,
+    ),
     ("azure-native:dashboard:Grafana", "workspaceName", "1grafana", "does not match", "ray-aks-dev", _G),
     ("azure-native:dashboard:Grafana", "workspaceName", "grafana-", "does not match", "g1", _G),
     ("azure-native:dashboard:Grafana", "workspaceName", "g" * 31, "does not match", "g" * 30, _G),
     ("azure-native:operationalinsights:Workspace", "workspaceName", "log", "shorter than 4", "logs", _G),
-    ("azure-native:operationalinsights:Workspace", "workspaceName", "logs_ray", "does not match",
-     "monitoring-logs1a2b3c4d", _G),
+    (
+        "azure-native:operationalinsights:Workspace",
+        "workspaceName",
+        "logs_ray",
+        "does not match",
+        "monitoring-logs1a2b3c4d",
+        _G,
+    ),
     ("azure-native:operationalinsights:Workspace", "workspaceName", "l" * 64, "longer than 63", "l" * 63, _G),
 ]
 
 
-@pytest.mark.parametrize(("typ", "key", "refused", "why", "taken", "inputs"), NEW_RULES,
-                         ids=[f"{row[0].rsplit(':', 1)[1]}-{row[2][:12]}" for row in NEW_RULES])
+@pytest.mark.parametrize(
+    ("typ", "key", "refused", "why", "taken", "inputs"),
+    NEW_RULES,
+    ids=[f"{row[0].rsplit(':', 1)[1]}-{row[2][:12]}" for row in NEW_RULES],
+)
 def test_the_monitoring_and_registry_rules_refuse_what_their_spec_refuses(typ, key, refused, why, taken, inputs):
     with pytest.raises(ValueError, match=re.escape(why)) as caught:
         _register(AzureMocks(), typ, "x", {**inputs, key: refused})
@@ -189,7 +269,9 @@ def test_the_monitoring_and_registry_rules_refuse_what_their_spec_refuses(typ, k
     assert outputs["name"] == taken and resource_id.endswith("/" + taken)
 
 
-@pytest.mark.parametrize("typ", ["azure-native:monitor:DataCollectionEndpoint", "azure-native:monitor:DataCollectionRule"])
+@pytest.mark.parametrize(
+    "typ", ["azure-native:monitor:DataCollectionEndpoint", "azure-native:monitor:DataCollectionRule"]
+)
 def test_collection_endpoints_and_rules_take_any_name_as_their_spec_does(typ):
     _, outputs = _register(AzureMocks(), typ, "monitoring-prometheus-dce", _G)
     assert re.fullmatch(r"monitoring-prometheus-dce[0-9a-f]{8}", outputs["name"])
@@ -197,16 +279,26 @@ def test_collection_endpoints_and_rules_take_any_name_as_their_spec_does(typ):
 
 
 def test_a_rule_association_lives_under_the_cluster_it_ties():
-    resource_id, outputs = _register(AzureMocks(), "azure-native:monitor:DataCollectionRuleAssociation", "a",
-                                     {"resourceUri": CLUSTER_ID, "associationName": "ContainerInsightsExtension"})
-    assert resource_id == CLUSTER_ID + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/ContainerInsightsExtension"
+    resource_id, _ = _register(
+        AzureMocks(),
+        "azure-native:monitor:DataCollectionRuleAssociation",
+        "a",
+        {"resourceUri": CLUSTER_ID, "associationName": "ContainerInsightsExtension"},
+    )
+    assert (
+        resource_id
+        == CLUSTER_ID + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/ContainerInsightsExtension"
+    )
 
 
 def test_a_log_analytics_workspace_id_is_spelled_as_its_spec_spells_it():
-    resource_id, _ = _register(AzureMocks(), "azure-native:operationalinsights:Workspace", "logs",
-                               {**_G, "workspaceName": "ray-logs"})
-    assert resource_id == ("/subscriptions/22222222-2222-2222-2222-222222222222/resourcegroups/g/providers/"
-                           "Microsoft.OperationalInsights/workspaces/ray-logs")
+    resource_id, _ = _register(
+        AzureMocks(), "azure-native:operationalinsights:Workspace", "logs", {**_G, "workspaceName": "ray-logs"}
+    )
+    assert resource_id == (
+        "/subscriptions/22222222-2222-2222-2222-222222222222/resourcegroups/g/providers/"
+        "Microsoft.OperationalInsights/workspaces/ray-logs"
+    )
 
 
 def test_an_autonamed_registry_is_refused_so_the_registry_needs_a_derived_name():
@@ -225,7 +317,16 @@ def test_an_autonamed_grafana_under_a_long_component_name_is_refused():
 
 def test_a_registry_name_taken_in_another_resource_group_is_refused():
     mocks = AzureMocks()
-    _register(mocks, "azure-native:containerregistry:Registry", "a", {"resourceGroupName": "one", "registryName": "rayaksdev042"})
+    _register(
+        mocks,
+        "azure-native:containerregistry:Registry",
+        "a",
+        {"resourceGroupName": "one", "registryName": "rayaksdev042"},
+    )
     with pytest.raises(ValueError, match="already taken"):
-        _register(AzureMocks(mocks.cloud), "azure-native:containerregistry:Registry", "b",
-                  {"resourceGroupName": "two", "registryName": "rayaksdev042"})
+        _register(
+            AzureMocks(mocks.cloud),
+            "azure-native:containerregistry:Registry",
+            "b",
+            {"resourceGroupName": "two", "registryName": "rayaksdev042"},
+        )

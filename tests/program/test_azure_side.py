@@ -35,9 +35,13 @@ def role_id(role: str) -> str:
 
 # --- Graph shape ---------------------------------------------------------------------------------------
 
+
 def test_every_resource_but_the_cluster_group_and_the_provider_has_a_component_as_parent(dev):
-    top_level = {(r.type, r.name) for r in dev.resources.values() if r.parent.endswith("::ray-aks-dev")
-                 and not r.type.startswith("ray-aks:")}
+    top_level = {
+        (r.type, r.name)
+        for r in dev.resources.values()
+        if r.parent.endswith("::ray-aks-dev") and not r.type.startswith("ray-aks:")
+    }
     assert top_level == {("azure-native:resources:ResourceGroup", "ray-aks"), (K8S_PROVIDER, "k8s")}
     for resource in dev.resources.values():
         if resource.custom and (resource.type, resource.name) not in top_level:
@@ -59,6 +63,7 @@ def test_the_cluster_is_created_after_its_identity_may_join_the_subnet(dev):
 
 # --- Network -------------------------------------------------------------------------------------------
 
+
 def test_the_node_subnet_has_the_storage_service_endpoint_and_the_configured_ranges(record):
     rec = record({"vnetCidr": "10.30.0.0/16", "nodeSubnetCidr": "10.30.8.0/22"})
     vnet = rec.one("azure-native:network:VirtualNetwork")
@@ -74,11 +79,16 @@ def test_the_node_subnet_has_the_storage_service_endpoint_and_the_configured_ran
 
 # --- The cluster's security settings, one by one -------------------------------------------------------
 
+
 def test_local_accounts_are_off_and_entra_id_with_azure_rbac_is_on(dev):
     aks = dev.one(AKS).inputs
     assert aks["disableLocalAccounts"] is True
-    assert aks["aadProfile"] == {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT_ID,
-                                 "adminGroupObjectIDs": []}
+    assert aks["aadProfile"] == {
+        "managed": True,
+        "enableAzureRBAC": True,
+        "tenantID": TENANT_ID,
+        "adminGroupObjectIDs": [],
+    }
 
 
 def test_admin_groups_from_config_become_cluster_admins(record):
@@ -156,12 +166,24 @@ def test_azure_cni_overlay_runs_with_a_network_policy_engine(record, engine, dat
     assert network["networkPlugin"] == "azure" and network["networkPluginMode"] == "overlay"
     assert (network["networkPolicy"], network["networkDataplane"]) == (engine, dataplane)
     assert (network["podCidr"], network["serviceCidr"], network["dnsServiceIP"]) == (
-        "192.168.0.0/16", "172.16.0.0/16", "172.16.0.10")
+        "192.168.0.0/16",
+        "172.16.0.0/16",
+        "172.16.0.10",
+    )
 
 
 def test_upgrade_channels_and_the_api_server_allow_list_come_from_config(record):
-    aks = record({"upgradeChannel": "stable", "nodeOsUpgradeChannel": "SecurityPatch",
-                  "apiServerAuthorizedIpRanges": ["20.37.0.0/24", "52.160.0.9"]}).one(AKS).inputs
+    aks = (
+        record(
+            {
+                "upgradeChannel": "stable",
+                "nodeOsUpgradeChannel": "SecurityPatch",
+                "apiServerAuthorizedIpRanges": ["20.37.0.0/24", "52.160.0.9"],
+            }
+        )
+        .one(AKS)
+        .inputs
+    )
     assert aks["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "SecurityPatch"}
     assert aks["apiServerAccessProfile"] == {"authorizedIPRanges": ["20.37.0.0/24", "52.160.0.9"]}
 
@@ -177,6 +199,7 @@ def test_the_system_pool_runs_critical_addons_only_across_the_configured_zones(r
 
 # --- Pools ---------------------------------------------------------------------------------------------
 
+
 def test_the_cpu_pool_autoscales_and_its_count_is_the_live_one_kept_inside_the_bounds(dev):
     cpu = pool(dev, "cpu")
     assert cpu.inputs["enableAutoScaling"] is True
@@ -187,9 +210,13 @@ def test_the_cpu_pool_autoscales_and_its_count_is_the_live_one_kept_inside_the_b
     assert cpu.options["ignoreChanges"] == []
     # The cluster reports no cpu pool yet (a first up): it starts at its minimum.
     assert cpu.inputs["count"] == 1
-    assert ("azure-native:containerservice:getManagedCluster",
-            {"resourceGroupName": dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"],
-             "resourceName": dev.one(AKS).outputs["name"]}) in dev.invokes
+    assert (
+        "azure-native:containerservice:getManagedCluster",
+        {
+            "resourceGroupName": dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"],
+            "resourceName": dev.one(AKS).outputs["name"],
+        },
+    ) in dev.invokes
     assert cpu.inputs["resourceName"] == dev.one(AKS).outputs["name"]
 
 
@@ -206,8 +233,10 @@ def test_the_gpu_pool_scales_from_zero_with_a_taint_and_labels_for_ray_gpu_pods(
 def test_a_spot_gpu_pool_deletes_evicted_nodes_and_carries_the_spot_taint(dev):
     gpu = pool(dev, "gpu").inputs
     assert (gpu["scaleSetPriority"], gpu["scaleSetEvictionPolicy"], gpu["spotMaxPrice"]) == ("Spot", "Delete", -1)
-    assert gpu["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule",
-                                 "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"]
+    assert gpu["nodeTaints"] == [
+        "nvidia.com/gpu=present:NoSchedule",
+        "kubernetes.azure.com/scalesetpriority=spot:NoSchedule",
+    ]
 
 
 def test_a_regular_gpu_pool_has_no_spot_settings(record):
@@ -224,9 +253,13 @@ def test_gpu_pods_tolerate_every_taint_the_gpu_pool_can_carry(dev):
 
 # --- Kubeconfig and the Kubernetes provider ------------------------------------------------------------
 
+
 def test_the_kubeconfig_comes_from_the_user_credentials_of_this_cluster_and_is_a_secret(dev):
-    calls = [args for token, args in dev.invokes
-             if token == "azure-native:containerservice:listManagedClusterUserCredentials"]
+    calls = [
+        args
+        for token, args in dev.invokes
+        if token == "azure-native:containerservice:listManagedClusterUserCredentials"
+    ]
     group = dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"]
     # format=exec: the kubelogin exec plugin, not the deprecated azure auth-provider.
     assert calls == [{"resourceGroupName": group, "resourceName": dev.one(AKS).outputs["name"], "format": "exec"}]
@@ -250,6 +283,7 @@ def test_one_kubernetes_provider_is_built_from_this_clusters_kubeconfig(dev):
 
 # --- Storage -------------------------------------------------------------------------------------------
 
+
 def test_the_storage_account_takes_no_keys_no_public_access_and_only_tls_1_2_over_https(dev):
     account = dev.one(ACCOUNT).inputs
     assert account["allowSharedKeyAccess"] is False
@@ -265,9 +299,12 @@ def test_the_storage_firewall_denies_all_but_the_node_subnet_and_configured_ips(
     rules = rec.one(ACCOUNT).inputs["networkRuleSet"]
     assert rules["defaultAction"] == "Deny"
     assert rules["virtualNetworkRules"] == [
-        {"virtualNetworkResourceId": rec.one("azure-native:network:Subnet").id, "action": "Allow"}]
-    assert rules["ipRules"] == [{"iPAddressOrRange": "198.51.100.0/24", "action": "Allow"},
-                                {"iPAddressOrRange": "203.0.113.9", "action": "Allow"}]
+        {"virtualNetworkResourceId": rec.one("azure-native:network:Subnet").id, "action": "Allow"}
+    ]
+    assert rules["ipRules"] == [
+        {"iPAddressOrRange": "198.51.100.0/24", "action": "Allow"},
+        {"iPAddressOrRange": "203.0.113.9", "action": "Allow"},
+    ]
 
 
 @pytest.mark.parametrize(("sku", "kind"), [("Premium_LRS", "BlockBlobStorage"), ("Standard_ZRS", "StorageV2")])
@@ -318,13 +355,17 @@ def test_without_retain_data_destroy_deletes_the_data_too(record):
 
 # --- Identity ------------------------------------------------------------------------------------------
 
+
 def test_the_federated_credential_trusts_this_clusters_issuer_for_the_ray_service_account(record):
     rec = record({"rayNamespace": "tuning", "rayServiceAccount": "tuner", "rayWorkerServiceAccount": "tuner-workers"})
     federation = rec.one(FEDERATION, "identity-federation-ray").inputs
     workers = rec.one(FEDERATION, "identity-federation-ray-worker").inputs
     assert workers["subject"] == "system:serviceaccount:tuning:tuner-workers"
     assert (workers["issuer"], workers["audiences"], workers["resourceName"]) == (
-        federation["issuer"], federation["audiences"], federation["resourceName"])
+        federation["issuer"],
+        federation["audiences"],
+        federation["resourceName"],
+    )
     ray_identity = rec.one(IDENTITY, "identity-ray")
     assert federation["issuer"] == rec.one(AKS).outputs["oidcIssuerProfile"]["issuerURL"]
     assert federation["subject"] == "system:serviceaccount:tuning:tuner"
@@ -350,13 +391,23 @@ def test_no_account_key_or_connection_string_is_read_or_sent_anywhere(dev):
 
 # --- Outputs, tags, and what the SDK accepts -----------------------------------------------------------
 
+
 def test_the_stack_exports_what_a_platform_engineer_needs(dev):
     outputs = dev.stack_outputs
-    assert {"resourceGroup", "clusterName", "kubeconfig", "oidcIssuerUrl", "storageAccount", "containers",
-            "identityClientId", "getCredentialsCommand"} <= set(outputs)
+    assert {
+        "resourceGroup",
+        "clusterName",
+        "kubeconfig",
+        "oidcIssuerUrl",
+        "storageAccount",
+        "containers",
+        "identityClientId",
+        "getCredentialsCommand",
+    } <= set(outputs)
     group = dev.one("azure-native:resources:ResourceGroup", "ray-aks").outputs["name"]
     assert outputs["getCredentialsCommand"].startswith(
-        f"az aks get-credentials --resource-group {group} --name {dev.one(AKS).outputs['name']}")
+        f"az aks get-credentials --resource-group {group} --name {dev.one(AKS).outputs['name']}"
+    )
 
 
 def test_every_azure_resource_that_takes_tags_is_tagged(record):
@@ -365,8 +416,12 @@ def test_every_azure_resource_that_takes_tags_is_tagged(record):
         if not resource.type.startswith("azure-native:"):
             continue
         if "tags" in _types.input_type_types(sdk_args(resource.type)):
-            assert resource.inputs.get("tags") == {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi",
-                                                   "owner": "ml-platform"}, resource.name
+            assert resource.inputs.get("tags") == {
+                "project": "ray-aks",
+                "stack": "dev",
+                "managed-by": "pulumi",
+                "owner": "ml-platform",
+            }, resource.name
 
 
 def sdk_args(resource_type: str) -> type:
@@ -385,8 +440,11 @@ def _unknown_keys(value: typing.Any, hint: typing.Any, path: str) -> list[str]:
         if _types.is_input_type(member) and isinstance(value, dict):
             known = _types.input_type_types(member)
             return [f"{path}.{key}" for key in value if key not in known] + [
-                miss for key, item in value.items() if key in known
-                for miss in _unknown_keys(item, known[key], f"{path}.{key}")]
+                miss
+                for key, item in value.items()
+                if key in known
+                for miss in _unknown_keys(item, known[key], f"{path}.{key}")
+            ]
         if origin in (collections.abc.Sequence, list) and isinstance(value, list):
             (item_hint,) = typing.get_args(member)
             return [miss for i, item in enumerate(value) for miss in _unknown_keys(item, item_hint, f"{path}[{i}]")]
@@ -398,8 +456,14 @@ def _unknown_keys(value: typing.Any, hint: typing.Any, path: str) -> list[str]:
 
 def test_every_azure_input_the_program_sends_is_one_the_sdk_declares(record):
     # Settings that switch on optional inputs, so those are checked too.
-    rec = record({"storageAccountName": "rayaksdata042", "storageAllowedIpRanges": ["198.51.100.0/24"],
-                  "availabilityZones": ["1", "2"], "adminGroupObjectIds": ["44444444-4444-4444-4444-444444444444"]})
+    rec = record(
+        {
+            "storageAccountName": "rayaksdata042",
+            "storageAllowedIpRanges": ["198.51.100.0/24"],
+            "availabilityZones": ["1", "2"],
+            "adminGroupObjectIds": ["44444444-4444-4444-4444-444444444444"],
+        }
+    )
     azure_resources = [r for r in rec.resources.values() if r.type.startswith("azure-native:")]
     assert len(azure_resources) >= 15
     for resource in azure_resources:
@@ -409,10 +473,14 @@ def test_every_azure_input_the_program_sends_is_one_the_sdk_declares(record):
 def test_the_sdk_key_check_catches_a_misspelt_nested_key():
     from pulumi_azure_native import containerservice
 
-    sent = {"aadProfile": {"managed": True, "enableAzureRbac": True},
-            "agentPoolProfiles": [{"name": "system", "nodeTaint": ["x"]}]}
+    sent = {
+        "aadProfile": {"managed": True, "enableAzureRbac": True},
+        "agentPoolProfiles": [{"name": "system", "nodeTaint": ["x"]}],
+    }
     assert _unknown_keys(sent, containerservice.ManagedClusterArgs, "aks") == [
-        "aks.aadProfile.enableAzureRbac", "aks.agentPoolProfiles[0].nodeTaint"]
+        "aks.aadProfile.enableAzureRbac",
+        "aks.agentPoolProfiles[0].nodeTaint",
+    ]
 
 
 # --- Bad config stops the program before any resource --------------------------------------------------
@@ -448,14 +516,16 @@ def test_bad_config_stops_the_program_with_one_message_and_no_resource(overrides
 
 # --- What later ups, refreshes and upgrades do ---------------------------------------------------------
 
+
 def test_the_clusters_pool_list_is_left_alone_after_creation_so_a_refresh_does_not_put_every_pool(dev):
     # AKS's GET lists every pool in agentPoolProfiles and a refresh copies them into the inputs
     # (pulumi-azure-native#1532, #4264): diffing it would PUT the whole cluster on every up.
     assert "agentPoolProfiles" in dev.one(AKS).options["ignoreChanges"]
 
 
-@pytest.mark.parametrize(("channel", "ignored"), [("patch", True), ("stable", True), ("rapid", True),
-                                                  ("node-image", False), ("none", False)])
+@pytest.mark.parametrize(
+    ("channel", "ignored"), [("patch", True), ("stable", True), ("rapid", True), ("node-image", False), ("none", False)]
+)
 def test_the_kubernetes_version_is_left_to_aks_under_a_channel_that_moves_it(record, channel, ignored):
     aks = record({"upgradeChannel": channel}).one(AKS)
     assert aks.inputs["kubernetesVersion"] == versions.KUBERNETES_VERSION
@@ -464,7 +534,9 @@ def test_the_kubernetes_version_is_left_to_aks_under_a_channel_that_moves_it(rec
 
 def test_the_cluster_tier_is_a_setting_and_premium_brings_long_term_support(record, dev):
     assert (dev.one(AKS).inputs["sku"], dev.one(AKS).inputs["supportPlan"]) == (
-        {"name": "Base", "tier": "Free"}, "KubernetesOfficial")
+        {"name": "Base", "tier": "Free"},
+        "KubernetesOfficial",
+    )
     premium = record({"clusterSkuTier": "Premium"}).one(AKS).inputs
     assert (premium["sku"]["tier"], premium["supportPlan"]) == ("Premium", "AKSLongTermSupport")
     assert record({}, remove=("clusterSkuTier",)).one(AKS).inputs["sku"]["tier"] == "Standard"
@@ -478,7 +550,10 @@ def test_upgrades_happen_only_in_the_weekly_maintenance_window(record):
         assert config.inputs["resourceName"] == rec.one(AKS).outputs["name"]
         assert config.inputs["maintenanceWindow"] == {
             "schedule": {"weekly": {"dayOfWeek": "Saturday", "intervalWeeks": 1}},
-            "durationHours": 6, "startTime": "22:00", "utcOffset": "+00:00"}
+            "durationHours": 6,
+            "startTime": "22:00",
+            "utcOffset": "+00:00",
+        }
 
 
 def test_without_auto_upgrades_there_is_no_window_for_them(record):

@@ -45,9 +45,14 @@ def get(inputs: dict, path: str):
 def live(rec: Recording) -> dict:
     """The cluster as the first run created it, as AKS's GET reports it."""
     aks = rec.one(AKS).inputs
-    return {**aks, "currentKubernetesVersion": aks["kubernetesVersion"],
-            "agentPoolProfiles": [*aks["agentPoolProfiles"],
-                                  *[{"name": p.inputs["agentPoolName"], **p.inputs} for p in rec.of_type(POOL)]]}
+    return {
+        **aks,
+        "currentKubernetesVersion": aks["kubernetesVersion"],
+        "agentPoolProfiles": [
+            *aks["agentPoolProfiles"],
+            *[{"name": p.inputs["agentPoolName"], **p.inputs} for p in rec.of_type(POOL)],
+        ],
+    }
 
 
 def settings_of(overrides: dict) -> Settings:
@@ -66,9 +71,13 @@ def test_every_setting_the_table_names_exists_and_has_a_change_to_try():
 def test_changing_a_create_only_setting_is_a_planned_replacement_or_a_refusal(record, dev, entry, field):
     after = record(CHANGES[field])
     if entry.handling == "replace-pool":
-        changed = [(old, new) for old in dev.of_type(POOL) for new in after.of_type(POOL)
-                   if old.inputs["agentPoolName"] == new.inputs["agentPoolName"]
-                   and any(get(old.inputs, p) != get(new.inputs, p) for p in entry.properties)]
+        changed = [
+            (old, new)
+            for old in dev.of_type(POOL)
+            for new in after.of_type(POOL)
+            if old.inputs["agentPoolName"] == new.inputs["agentPoolName"]
+            and any(get(old.inputs, p) != get(new.inputs, p) for p in entry.properties)
+        ]
         assert changed, f"{field} changes none of {entry.properties}"
         for _, new in changed:
             assert set(entry.properties) <= set(new.options["replaceOnChanges"])
@@ -113,6 +122,8 @@ def test_a_refused_change_stops_the_program_with_the_message():
     from components import cluster
 
     with pytest.raises(pulumi.RunError) as caught:
-        cluster._checked(settings_of(CHANGES["system_vm_size"]),
-                         {"agentPoolProfiles": [{"name": "system", "vmSize": "Standard_D4ds_v5", "count": 1}]})
+        cluster._checked(
+            settings_of(CHANGES["system_vm_size"]),
+            {"agentPoolProfiles": [{"name": "system", "vmSize": "Standard_D4ds_v5", "count": 1}]},
+        )
     assert "ray-aks:systemVmSize" in str(caught.value) and "az aks nodepool add --mode System" in str(caught.value)

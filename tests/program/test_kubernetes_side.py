@@ -51,8 +51,10 @@ def ray_cluster(rec: Recording):
 
 def templates(rec: Recording) -> dict[str, dict]:
     spec = ray_cluster(rec).inputs["spec"]
-    return {"head": spec["headGroupSpec"]["template"],
-            **{g["groupName"]: g["template"] for g in spec["workerGroupSpecs"]}}
+    return {
+        "head": spec["headGroupSpec"]["template"],
+        **{g["groupName"]: g["template"] for g in spec["workerGroupSpecs"]},
+    }
 
 
 def kubernetes_resources(rec: Recording):
@@ -69,6 +71,7 @@ def ray_identity(rec: Recording):
 
 # --- One provider, built from this cluster -------------------------------------------------------------
 
+
 def test_every_kubernetes_resource_uses_the_provider_built_from_this_cluster(dev):
     provider = dev.one(K8S_PROVIDER)
     assert provider.inputs["clusterIdentifier"] == dev.one(AKS).id
@@ -79,15 +82,25 @@ def test_every_kubernetes_resource_uses_the_provider_built_from_this_cluster(dev
 
 
 def test_the_kubernetes_side_is_five_components_each_with_its_own_children(dev):
-    components = {r.type: r for r in dev.resources.values() if r.type in (
-        "ray-aks:gpu:DevicePlugin", "ray-aks:kuberay:KubeRay", "ray-aks:ray:RayCluster",
-        "ray-aks:monitoring:ScrapeTargets", "ray-aks:seed:Seed")}
+    components = {
+        r.type: r
+        for r in dev.resources.values()
+        if r.type
+        in (
+            "ray-aks:gpu:DevicePlugin",
+            "ray-aks:kuberay:KubeRay",
+            "ray-aks:ray:RayCluster",
+            "ray-aks:monitoring:ScrapeTargets",
+            "ray-aks:seed:Seed",
+        )
+    }
     assert len(components) == 5
     for resource in kubernetes_resources(dev):
         assert dev.by_urn(resource.parent) in components.values(), resource.name
 
 
 # --- Charts --------------------------------------------------------------------------------------------
+
 
 def test_the_operator_chart_is_helm_v4_pinned_from_the_kuberay_repo_with_its_crds(dev):
     operator = chart(dev, versions.KUBERAY_CHART)
@@ -115,12 +128,15 @@ def test_the_operator_watches_exactly_the_namespace_the_ray_cluster_lives_in(dev
 def test_only_the_operators_namespace_is_let_in_to_the_dashboard(dev):
     operator_ns = chart(dev, versions.KUBERAY_CHART).inputs["namespace"]
     # Rules that open the dashboard's port (or every port); the metrics scraper's opens other ports only.
-    peers = [peer for policy in dev.of_type(NETWORK_POLICY)
-             for rule in policy.inputs["spec"].get("ingress", [])
-             if not rule.get("ports") or any(p["port"] == DASHBOARD_PORT for p in rule["ports"])
-             for peer in rule["from"] if "namespaceSelector" in peer]
-    assert [p["namespaceSelector"]["matchLabels"] for p in peers] == [
-        {"kubernetes.io/metadata.name": operator_ns}]
+    peers = [
+        peer
+        for policy in dev.of_type(NETWORK_POLICY)
+        for rule in policy.inputs["spec"].get("ingress", [])
+        if not rule.get("ports") or any(p["port"] == DASHBOARD_PORT for p in rule["ports"])
+        for peer in rule["from"]
+        if "namespaceSelector" in peer
+    ]
+    assert [p["namespaceSelector"]["matchLabels"] for p in peers] == [{"kubernetes.io/metadata.name": operator_ns}]
 
 
 def test_the_ray_namespace_enforces_pod_security_restricted(dev):
@@ -145,13 +161,16 @@ def test_ray_workers_are_denied_the_instance_metadata_service(dev):
 
 # --- Pools: taints vs tolerations, labels vs selectors -------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", ["dev", "regular_gpus"])
 def test_gpu_pods_tolerate_every_taint_the_gpu_pool_carries(stack, request):
     rec = request.getfixturevalue(stack)
     taints = [pools.parse_taint(t) for t in pool(rec, "gpu").inputs["nodeTaints"]]
     assert taints
-    gpu_pods = [templates(rec)[GPU_GROUP]["spec"]["tolerations"],
-                chart(rec, versions.NVIDIA_DEVICE_PLUGIN_CHART).inputs["values"]["tolerations"]]
+    gpu_pods = [
+        templates(rec)[GPU_GROUP]["spec"]["tolerations"],
+        chart(rec, versions.NVIDIA_DEVICE_PLUGIN_CHART).inputs["values"]["tolerations"],
+    ]
     for tolerations in gpu_pods:
         for taint in taints:
             assert any(pools.tolerates(t, taint) for t in tolerations), taint
@@ -160,11 +179,16 @@ def test_gpu_pods_tolerate_every_taint_the_gpu_pool_carries(stack, request):
 def test_gpu_pods_select_labels_the_gpu_pool_has_and_cpu_pods_labels_the_cpu_pool_has(dev):
     gpu_labels, cpu_labels = pool(dev, "gpu").inputs["nodeLabels"], pool(dev, "cpu").inputs["nodeLabels"]
     pods = templates(dev)
-    for selector in (pods[GPU_GROUP]["spec"]["nodeSelector"],
-                     chart(dev, versions.NVIDIA_DEVICE_PLUGIN_CHART).inputs["values"]["nodeSelector"]):
+    for selector in (
+        pods[GPU_GROUP]["spec"]["nodeSelector"],
+        chart(dev, versions.NVIDIA_DEVICE_PLUGIN_CHART).inputs["values"]["nodeSelector"],
+    ):
         assert selector.items() <= gpu_labels.items() and not selector.items() <= cpu_labels.items()
-    for selector in (pods["head"]["spec"]["nodeSelector"], pods[CPU_GROUP]["spec"]["nodeSelector"],
-                     chart(dev, versions.KUBERAY_CHART).inputs["values"]["nodeSelector"]):
+    for selector in (
+        pods["head"]["spec"]["nodeSelector"],
+        pods[CPU_GROUP]["spec"]["nodeSelector"],
+        chart(dev, versions.KUBERAY_CHART).inputs["values"]["nodeSelector"],
+    ):
         assert selector.items() <= cpu_labels.items() and not selector.items() <= gpu_labels.items()
 
 
@@ -190,6 +214,7 @@ def test_worker_maxima_stay_within_the_pools_maxima(dev):
 
 
 # --- Identity: one managed identity, two service accounts (head, workers) -------------------------------
+
 
 def test_the_pvs_and_both_service_accounts_carry_the_client_id_of_the_identity_holding_the_data_roles(dev):
     client_id = ray_identity(dev).outputs["clientId"]
@@ -240,10 +265,12 @@ def test_the_pvs_name_the_storage_account_its_group_and_the_containers_that_exis
         assert containers[attributes["containerName"]].inputs["accountName"] == account.outputs["name"]
         assert attributes["mountWithWorkloadIdentityToken"] == "true"
     assert {pv.inputs["spec"]["csi"]["volumeHandle"] for pv in pvs} == {
-        f"{account.outputs['name']}_{name}" for name in containers}
+        f"{account.outputs['name']}_{name}" for name in containers
+    }
 
 
 # --- Volumes, as the pods see them ---------------------------------------------------------------------
+
 
 def test_the_claims_bind_the_pvs_of_the_storage_class_and_every_ray_pod_mounts_them(dev):
     class_name = dev.one(STORAGE_CLASS).inputs["metadata"]["name"]
@@ -263,10 +290,13 @@ def test_every_ray_container_mounts_the_workloads_paths(dev):
         mounts = {m["name"]: m["mountPath"] for m in template["spec"]["containers"][0]["volumeMounts"]}
         assert mounts == paths
     assert (dev.stack_outputs["datasetsMountPath"], dev.stack_outputs["resultsMountPath"]) == (
-        defaults.DATASETS_MOUNT, defaults.RESULTS_MOUNT)
+        defaults.DATASETS_MOUNT,
+        defaults.RESULTS_MOUNT,
+    )
 
 
 # --- Versions ------------------------------------------------------------------------------------------
+
 
 def test_image_tags_ray_version_and_the_pin_agree(dev):
     spec = ray_cluster(dev).inputs["spec"]
@@ -277,10 +307,16 @@ def test_image_tags_ray_version_and_the_pin_agree(dev):
 
 # --- Order ---------------------------------------------------------------------------------------------
 
+
 def test_the_ray_cluster_waits_for_the_operator_claims_gpu_pool_device_plugin_and_service_account(dev):
     depends = set(ray_cluster(dev).dependencies)
-    required = {chart(dev, versions.KUBERAY_CHART).urn, chart(dev, versions.NVIDIA_DEVICE_PLUGIN_CHART).urn,
-                pool(dev, "gpu").urn, *(a.urn for a in dev.of_type(SERVICE_ACCOUNT)), *(c.urn for c in dev.of_type(PVC))}
+    required = {
+        chart(dev, versions.KUBERAY_CHART).urn,
+        chart(dev, versions.NVIDIA_DEVICE_PLUGIN_CHART).urn,
+        pool(dev, "gpu").urn,
+        *(a.urn for a in dev.of_type(SERVICE_ACCOUNT)),
+        *(c.urn for c in dev.of_type(PVC)),
+    }
     assert required <= depends
 
 
@@ -297,6 +333,7 @@ def test_pulumi_waits_for_the_head_pod_to_be_ready(dev):
 
 # --- Exposure ------------------------------------------------------------------------------------------
 
+
 def test_token_auth_is_on_and_nothing_is_exposed_outside_the_cluster(dev):
     spec = ray_cluster(dev).inputs["spec"]
     assert spec["authOptions"]["mode"] == "token"
@@ -310,13 +347,15 @@ def test_token_auth_is_on_and_nothing_is_exposed_outside_the_cluster(dev):
 
 # --- Outputs -------------------------------------------------------------------------------------------
 
+
 def test_the_outputs_name_the_namespace_the_head_service_and_paste_ready_commands(dev):
     out = dev.stack_outputs
     metadata = ray_cluster(dev).inputs["metadata"]
     assert out["rayNamespace"] == metadata["namespace"]
     assert out["rayHeadService"] == f"{metadata['name']}-head-svc"
     assert out["dashboardCommand"] == (
-        f"kubectl -n {metadata['namespace']} port-forward svc/{out['rayHeadService']} 8265:8265")
+        f"kubectl -n {metadata['namespace']} port-forward svc/{out['rayHeadService']} 8265:8265"
+    )
     assert f"get secret {metadata['name']} " in out["authTokenCommand"]
     assert out["jobSubmitCommand"].startswith("RAY_AUTH_MODE=token RAY_AUTH_TOKEN=")
     assert f"--data-dir {defaults.DATASETS_MOUNT} --storage-path {defaults.RESULTS_MOUNT}" in out["jobSubmitCommand"]

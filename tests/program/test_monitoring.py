@@ -42,8 +42,13 @@ def tuned(record) -> Recording:
 
 @pytest.fixture(scope="module")
 def groups(record) -> Recording:
-    return record({"grafanaAdminGroupObjectIds": [ADMINS], "grafanaViewerGroupObjectIds": [VIEWERS],
-                   "deployerPrincipalType": "ServicePrincipal"})
+    return record(
+        {
+            "grafanaAdminGroupObjectIds": [ADMINS],
+            "grafanaViewerGroupObjectIds": [VIEWERS],
+            "deployerPrincipalType": "ServicePrincipal",
+        }
+    )
 
 
 def role_id(role: str) -> str:
@@ -59,6 +64,7 @@ def depends(resource, prop: str, on) -> bool:
 
 
 # --- Metrics: workspace ← endpoint/rule ← association → cluster ----------------------------------------
+
 
 def test_the_prometheus_rule_sends_to_the_workspace_through_the_endpoint(dev):
     workspace, endpoint, dcr = dev.one(PROMETHEUS), dev.one(DCE), rule(dev, "prometheus-dcr")
@@ -87,6 +93,7 @@ def test_the_cluster_runs_managed_prometheus_with_the_ray_label_allow_list(dev):
 
 # --- Logs ----------------------------------------------------------------------------------------------
 
+
 def test_container_insights_logs_in_with_its_managed_identity_to_the_log_workspace(dev):
     aks, logs = dev.one(AKS), dev.one(LOGS)
     omsagent = aks.inputs["addonProfiles"]["omsagent"]
@@ -107,10 +114,12 @@ def test_the_stack_prints_the_grafana_url_and_a_ready_log_query(dev):
     grafana = dev.one(GRAFANA)
     assert dev.stack_outputs["grafanaUrl"] == grafana.outputs["properties"]["endpoint"]
     assert dev.stack_outputs["logQueryCommand"] == monitoring.log_query_command(
-        dev.one(LOGS).outputs["customerId"], "ray")
+        dev.one(LOGS).outputs["customerId"], "ray"
+    )
 
 
 # --- Grafana and who may do what -----------------------------------------------------------------------
+
 
 def test_grafana_is_standard_with_a_system_identity_no_api_keys_and_the_prometheus_workspace(dev):
     grafana = dev.one(GRAFANA).inputs
@@ -118,12 +127,15 @@ def test_grafana_is_standard_with_a_system_identity_no_api_keys_and_the_promethe
     assert grafana["identity"] == {"type": "SystemAssigned"}
     assert grafana["properties"]["apiKey"] == "Disabled"
     assert grafana["properties"]["grafanaIntegrations"]["azureMonitorWorkspaceIntegrations"] == [
-        {"azureMonitorWorkspaceResourceId": dev.one(PROMETHEUS).id}]
+        {"azureMonitorWorkspaceResourceId": dev.one(PROMETHEUS).id}
+    ]
 
 
 def test_grafanas_identity_reads_the_prometheus_workspace_and_nothing_else(dev):
     grafana = dev.one(GRAFANA)
-    [reader] = [r for r in dev.of_type(ROLE) if r.inputs.get("principalId") == grafana.outputs["identity"]["principalId"]]
+    [reader] = [
+        r for r in dev.of_type(ROLE) if r.inputs.get("principalId") == grafana.outputs["identity"]["principalId"]
+    ]
     assert depends(reader, "principalId", grafana)
     assert reader.inputs["roleDefinitionId"] == role_id(monitoring.MONITORING_DATA_READER)
     assert reader.inputs["scope"] == dev.one(PROMETHEUS).id
@@ -133,18 +145,29 @@ def test_grafanas_identity_reads_the_prometheus_workspace_and_nothing_else(dev):
 def test_configured_groups_get_grafana_roles_on_this_instance_only(groups):
     grafana = groups.one(GRAFANA)
     by_principal = {r.inputs["principalId"]: r.inputs for r in groups.of_type(ROLE)}
-    assert by_principal[ADMINS] == {"principalId": ADMINS, "principalType": "Group",
-                                    "roleDefinitionId": role_id(monitoring.GRAFANA_ADMIN), "scope": grafana.id}
-    assert by_principal[VIEWERS] == {"principalId": VIEWERS, "principalType": "Group",
-                                     "roleDefinitionId": role_id(monitoring.GRAFANA_VIEWER), "scope": grafana.id}
+    assert by_principal[ADMINS] == {
+        "principalId": ADMINS,
+        "principalType": "Group",
+        "roleDefinitionId": role_id(monitoring.GRAFANA_ADMIN),
+        "scope": grafana.id,
+    }
+    assert by_principal[VIEWERS] == {
+        "principalId": VIEWERS,
+        "principalType": "Group",
+        "roleDefinitionId": role_id(monitoring.GRAFANA_VIEWER),
+        "scope": grafana.id,
+    }
 
 
 def test_the_identity_running_pulumi_up_may_edit_dashboards_as_the_configured_principal_type(dev, groups):
     for rec, kind in ((dev, "User"), (groups, "ServicePrincipal")):
         [deployer] = [r for r in rec.of_type(ROLE) if r.name == "monitoring-grafana-deployer"]
-        assert deployer.inputs == {"principalId": CALLER_OBJECT_ID, "principalType": kind,
-                                   "roleDefinitionId": role_id(monitoring.GRAFANA_EDITOR),
-                                   "scope": rec.one(GRAFANA).id}
+        assert deployer.inputs == {
+            "principalId": CALLER_OBJECT_ID,
+            "principalType": kind,
+            "roleDefinitionId": role_id(monitoring.GRAFANA_EDITOR),
+            "scope": rec.one(GRAFANA).id,
+        }
 
 
 def test_every_monitoring_role_assignment_names_its_principal_type(groups):
@@ -174,6 +197,7 @@ def test_the_dashboards_are_loaded_through_grafanas_api_with_an_entra_token_afte
 
 # --- Alerts --------------------------------------------------------------------------------------------
 
+
 def test_the_alert_rules_run_on_this_clusters_metrics(tuned):
     rec = tuned
     group, aks = rec.one(RULES), rec.one(AKS)
@@ -186,6 +210,7 @@ def test_the_alert_rules_run_on_this_clusters_metrics(tuned):
 
 # --- Kubernetes side -----------------------------------------------------------------------------------
 
+
 def test_pod_monitors_and_the_scraper_policy_live_in_the_ray_namespace_through_this_clusters_provider(dev):
     provider = dev.one(K8S_PROVIDER)
     monitors = {m.inputs["metadata"]["name"]: m for m in dev.of_type(POD_MONITOR)}
@@ -194,7 +219,9 @@ def test_pod_monitors_and_the_scraper_policy_live_in_the_ray_namespace_through_t
         assert monitors[name].inputs["metadata"]["namespace"] == "ray"
     scraper = next(p for p in dev.of_type(POLICY) if p.inputs["metadata"]["name"] == "ray-tune-metrics-scraper")
     assert scraper.inputs["spec"] == monitoring.scraper_to_ray_metrics("ray", "ray-tune")["spec"]
-    ray_namespace = next(n for n in dev.of_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == "ray")
+    ray_namespace = next(
+        n for n in dev.of_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == "ray"
+    )
     for resource in [*monitors.values(), scraper]:
         assert dev.provider_of(resource).urn == provider.urn
     for resource in (monitors["ray-tune-head"], monitors["ray-tune-workers"], scraper):
@@ -216,22 +243,31 @@ def test_the_dcgm_exporter_chart_is_pinned_and_runs_on_gpu_nodes_only(dev):
     assert chart.inputs["repositoryOpts"] == {"repo": versions.DCGM_EXPORTER_REPO}
     assert chart.inputs["name"] == monitoring.DCGM_RELEASE
     assert chart.inputs["values"]["nodeSelector"] == pools.gpu_node_selector()
-    gpu_pool = next(p for p in dev.of_type("azure-native:containerservice:AgentPool")
-                    if p.inputs["agentPoolName"] == "gpu")
+    gpu_pool = next(
+        p for p in dev.of_type("azure-native:containerservice:AgentPool") if p.inputs["agentPoolName"] == "gpu"
+    )
     assert gpu_pool.urn in chart.dependencies
     for taint in gpu_pool.inputs["nodeTaints"]:
         assert any(pools.tolerates(t, pools.parse_taint(taint)) for t in chart.inputs["values"]["tolerations"])
-    namespace = next(n for n in dev.of_type("kubernetes:core/v1:Namespace")
-                     if n.inputs["metadata"]["name"] == monitoring.DCGM_NAMESPACE)
+    namespace = next(
+        n
+        for n in dev.of_type("kubernetes:core/v1:Namespace")
+        if n.inputs["metadata"]["name"] == monitoring.DCGM_NAMESPACE
+    )
     assert chart.inputs["namespace"] == namespace.inputs["metadata"]["name"]
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
 # --- What the SDK accepts, and monitoring off ----------------------------------------------------------
 
+
 def test_every_monitoring_input_is_one_the_azure_native_sdk_declares(groups):
-    mine = [r for r in groups.resources.values() if r.type.startswith("azure-native:") and
-            (r.type in MONITORING_TYPES or r.type == AKS or r.name.startswith("monitoring-"))]
+    mine = [
+        r
+        for r in groups.resources.values()
+        if r.type.startswith("azure-native:")
+        and (r.type in MONITORING_TYPES or r.type == AKS or r.name.startswith("monitoring-"))
+    ]
     assert {r.type for r in mine} >= {LOGS, PROMETHEUS, DCE, DCR, DCRA, RULES, GRAFANA, ROLE, AKS}
     for resource in mine:
         assert _unknown_keys(resource.inputs, sdk_args(resource.type), resource.name) == []
@@ -247,6 +283,9 @@ def test_with_monitoring_off_none_of_it_is_registered(record, dev):
     assert "azureMonitorProfile" not in aks and "addonProfiles" not in aks
     assert "grafanaUrl" not in off.stack_outputs and "logQueryCommand" not in off.stack_outputs
     # Everything else is the same program.
-    others = {(r.type, r.name) for r in dev.resources.values()
-              if r.type not in MONITORING_TYPES and not r.name.startswith(("monitoring", "cluster-monitoring", "metrics"))}
+    others = {
+        (r.type, r.name)
+        for r in dev.resources.values()
+        if r.type not in MONITORING_TYPES and not r.name.startswith(("monitoring", "cluster-monitoring", "metrics"))
+    }
     assert others == {(r.type, r.name) for r in off.resources.values()}

@@ -69,7 +69,7 @@ def test_every_operation_on_the_cluster_after_its_creation_is_ordered_against_ev
     pools = rec.of_type(POOL) + rec.of_type("azure-native:containerservice:MaintenanceConfiguration")
     assert len(pools) == 4
     for i, first in enumerate(pools):
-        for second in pools[i + 1:]:
+        for second in pools[i + 1 :]:
             assert first.urn in before(second.urn) or second.urn in before(first.urn), (first.name, second.name)
 
 
@@ -104,8 +104,11 @@ def test_ray_pods_and_their_volumes_wait_for_the_federated_credential_and_the_da
     before = prerequisites(rec)
     federation = rec.one("azure-native:managedidentity:FederatedIdentityCredential", "identity-federation-ray")
     data_roles = {r.urn for r in rec.of_type(ROLE) if r.name.endswith("-data")}
-    users = [r for r in rec.resources.values()
-             if r.type in ("ray.io/v1:RayCluster", "kubernetes:ray.io/v1:RayCluster", "kubernetes:core/v1:PersistentVolume")]
+    users = [
+        r
+        for r in rec.resources.values()
+        if r.type in ("ray.io/v1:RayCluster", "kubernetes:ray.io/v1:RayCluster", "kubernetes:core/v1:PersistentVolume")
+    ]
     assert len(users) >= 3
     for resource in users:
         assert federation.urn in before(resource.urn), resource.name

@@ -21,7 +21,9 @@ def data(rec):
 
 
 def firewall_subnets(rec):
-    return [rule["virtualNetworkResourceId"] for rule in rec.one(ACCOUNT).inputs["networkRuleSet"]["virtualNetworkRules"]]
+    return [
+        rule["virtualNetworkResourceId"] for rule in rec.one(ACCOUNT).inputs["networkRuleSet"]["virtualNetworkRules"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def test_destroy_excluding_protected_then_up_brings_a_new_cluster_onto_the_same_
     again = run_program(stack_config("dev"), cloud=cloud, state=kept, seed=2)
     for old, new in zip(data(rec), data(again)):
         assert (new.id, new.outputs["name"]) == (old.id, old.outputs["name"])
-        assert again.operations[new.urn] == "update", new.name   # not created again, not emptied
+        assert again.operations[new.urn] == "update", new.name  # not created again, not emptied
     assert again.operations[again.one(AKS).urn] == "create"
     assert again.one(SUBNET).id != rec.one(SUBNET).id
     assert firewall_subnets(again) == [again.one(SUBNET).id]
@@ -55,8 +57,12 @@ def test_destroy_excluding_protected_then_up_brings_a_new_cluster_onto_the_same_
 
 def _forgotten(cloud: Cloud, rec) -> Cloud:
     """`pulumi state unprotect --all && pulumi destroy`: retainOnDelete keeps the data in Azure, the state is empty."""
-    unprotected = StackState({urn: dataclasses.replace(r, options={**r.options, "protect": False})
-                              for urn, r in state_of(rec).resources.items()})
+    unprotected = StackState(
+        {
+            urn: dataclasses.replace(r, options={**r.options, "protect": False})
+            for urn, r in state_of(rec).resources.items()
+        }
+    )
     cloud = Cloud(dict(cloud.resources))
     assert destroy(unprotected, cloud).resources == {}
     return cloud
@@ -64,7 +70,7 @@ def _forgotten(cloud: Cloud, rec) -> Cloud:
 
 def test_without_adoption_a_new_stack_stops_on_the_kept_data_instead_of_replacing_it(first):
     cloud, rec = first
-    with pytest.raises(ValueError, match="cannot create already existing resource .*ray-aks-dev-data"):
+    with pytest.raises(ValueError, match=r"cannot create already existing resource .*ray-aks-dev-data"):
         run_program(stack_config("dev"), cloud=_forgotten(cloud, rec), seed=3)
 
 
@@ -83,18 +89,25 @@ def test_one_setting_adopts_the_kept_account_its_group_and_containers(first, sta
 
 def test_the_account_name_is_the_same_on_every_up(first):
     _, rec = first
-    assert run_program(stack_config("dev"), seed=9).one(ACCOUNT).inputs["accountName"] == \
-        rec.one(ACCOUNT).inputs["accountName"]
+    assert (
+        run_program(stack_config("dev"), seed=9).one(ACCOUNT).inputs["accountName"]
+        == rec.one(ACCOUNT).inputs["accountName"]
+    )
 
 
 # --- Standard <-> Premium changes the account kind ---------------------------------------------------------
 
+
 def test_switching_standard_to_premium_on_kept_data_is_refused_before_anything_is_replaced(first):
     cloud, rec = first
     assert rec.one(ACCOUNT).inputs["kind"] == "StorageV2"
-    with pytest.raises(ValueError, match="marked for protection.*kind"):
-        run_program(stack_config("dev", {"storageSku": "Premium_LRS"}), cloud=Cloud(dict(cloud.resources)),
-                    state=state_of(rec), seed=5)
+    with pytest.raises(ValueError, match=r"marked for protection.*kind"):
+        run_program(
+            stack_config("dev", {"storageSku": "Premium_LRS"}),
+            cloud=Cloud(dict(cloud.resources)),
+            state=state_of(rec),
+            seed=5,
+        )
 
 
 def test_without_retained_data_the_kind_change_replaces_the_account_and_its_containers():
@@ -102,8 +115,12 @@ def test_without_retained_data_the_kind_change_replaces_the_account_and_its_cont
     rec = run_program(stack_config("dev", {"retainData": False}), cloud=cloud, seed=6)
     account = rec.one(ACCOUNT)
     assert account.options["replaceOnChanges"] == ["kind"] and account.options["deleteBeforeReplace"] is True
-    again = run_program(stack_config("dev", {"retainData": False, "storageSku": "Premium_LRS"}), cloud=cloud,
-                        state=state_of(rec), seed=7)
+    again = run_program(
+        stack_config("dev", {"retainData": False, "storageSku": "Premium_LRS"}),
+        cloud=cloud,
+        state=state_of(rec),
+        seed=7,
+    )
     assert again.operations[again.one(ACCOUNT).urn] == "replace"
     for dependent in [*again.of_type(CONTAINER), again.one("azure-native:storage:BlobServiceProperties")]:
         assert dependent.options["replaceWith"] == [account.urn], dependent.name

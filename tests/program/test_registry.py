@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from manifests import registry, rayjob
+from manifests import rayjob, registry
 from tools.mocks import AzureMocks, run_program, stack_config
 
 ACR = "azure-native:containerregistry:Registry"
@@ -39,7 +39,9 @@ def test_the_kubelet_identity_and_nothing_else_may_pull_from_the_registry(dev):
     acr = dev.one(ACR)
     kubelet = dev.one(AKS).outputs["identityProfile"]["kubeletidentity"]["objectId"]
     on_registry = [r for r in dev.of_type(ROLE) if r.inputs["scope"] == acr.id]
-    assert [(r.inputs["principalId"], r.inputs["principalType"]) for r in on_registry] == [(kubelet, "ServicePrincipal")]
+    assert [(r.inputs["principalId"], r.inputs["principalType"]) for r in on_registry] == [
+        (kubelet, "ServicePrincipal")
+    ]
     assert on_registry[0].inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{registry.ACR_PULL}")
 
 
@@ -89,7 +91,9 @@ def test_the_sweep_is_off_by_default(dev):
 def test_the_sweep_runs_after_the_seed_and_the_cluster(with_sweep):
     job = with_sweep.one(RAYJOB)
     assert {with_sweep.one(JOB).urn, with_sweep.one(RAYCLUSTER).urn} <= set(job.dependencies)
-    assert job.inputs["spec"]["clusterSelector"] == {"ray.io/cluster": with_sweep.one(RAYCLUSTER).inputs["metadata"]["name"]}
+    assert job.inputs["spec"]["clusterSelector"] == {
+        "ray.io/cluster": with_sweep.one(RAYCLUSTER).inputs["metadata"]["name"]
+    }
     assert with_sweep.stack_outputs["sweepRayJob"] == job.inputs["metadata"]["name"]
 
 
@@ -108,19 +112,26 @@ class _EndedSweep(AzureMocks):
 
 
 def test_a_succeeded_sweep_lets_up_finish_and_says_so():
-    rec = run_program(stack_config("dev", {"sweepOnUp": True}),
-                      mocks=_EndedSweep({"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}))
+    rec = run_program(
+        stack_config("dev", {"sweepOnUp": True}),
+        mocks=_EndedSweep({"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}),
+    )
     assert rec.stack_outputs["sweepResult"] == "SUCCEEDED"
 
 
 def test_a_failed_sweep_fails_up_with_the_jobs_message():
-    status = {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
-              "message": "Job entrypoint command failed with exit code 1"}
+    status = {
+        "jobDeploymentStatus": "Failed",
+        "jobStatus": "FAILED",
+        "reason": "AppFailed",
+        "message": "Job entrypoint command failed with exit code 1",
+    }
     with pytest.raises(rayjob.SweepFailed, match="exit code 1"):
         run_program(stack_config("dev", {"sweepOnUp": True}), mocks=_EndedSweep(status))
 
 
 # --- python -m images: what the `up` workflow runs before the update -----------------------------------
+
 
 def test_the_targeted_update_creates_the_registry_and_only_what_it_needs(dev):
     from images.__main__ import registry_targets
@@ -136,9 +147,14 @@ def test_the_build_command_comes_from_the_registry_in_the_stacks_state(dev):
     from settings import parse
 
     acr = dev.one(ACR)
-    state = {"deployment": {"resources": [
-        {"type": "azure-native:resources:ResourceGroup", "outputs": {"name": "rg"}},
-        {"type": ACR, "outputs": {"name": acr.outputs["name"], "loginServer": acr.outputs["loginServer"]}}]}}
+    state = {
+        "deployment": {
+            "resources": [
+                {"type": "azure-native:resources:ResourceGroup", "outputs": {"name": "rg"}},
+                {"type": ACR, "outputs": {"name": acr.outputs["name"], "loginServer": acr.outputs["loginServer"]}},
+            ]
+        }
+    }
     assert build_command_from_state(state, parse(stack_config("dev"))) == dev.stack_outputs["imageBuildCommand"]
     with pytest.raises(SystemExit, match="targeted"):
         build_command_from_state({"deployment": {"resources": []}}, parse(stack_config("dev")))

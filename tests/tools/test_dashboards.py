@@ -79,7 +79,9 @@ def test_a_developers_ray_overrides_do_not_leak_into_the_files(monkeypatch):
 
 def test_the_monitoring_component_loads_without_ray():
     # `pulumi up` must not need Ray: block it and import what the program imports.
-    code = ("import sys; sys.modules['ray'] = None; "
-            "import components.monitoring, manifests.monitoring; "
-            "assert len(manifests.monitoring.dashboard_files()) == 4")
+    code = (
+        "import sys; sys.modules['ray'] = None; "
+        "import components.monitoring, manifests.monitoring; "
+        "assert len(manifests.monitoring.dashboard_files()) == 4"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, check=True)

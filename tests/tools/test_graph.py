@@ -36,8 +36,8 @@ def test_every_resource_without_children_is_a_node_labelled_with_type_and_name(d
 def test_components_are_clusters_holding_their_children(source):
     assert source.count("subgraph cluster_") == 13  # network, cluster, storage, identity, identity-federation,
     # registry, monitoring, cluster-monitoring, gpu, kuberay, ray, metrics, seed
-    cluster = source[source.index('label="cluster (cluster:Cluster)"') - 200:]
-    assert 'containerservice:ManagedCluster\\ncluster-aks' in cluster.split("subgraph cluster_")[1]
+    cluster = source[source.index('label="cluster (cluster:Cluster)"') - 200 :]
+    assert "containerservice:ManagedCluster\\ncluster-aks" in cluster.split("subgraph cluster_")[1]
 
 
 def test_edges_run_from_prerequisite_to_dependent(source):

@@ -17,8 +17,9 @@ def dry_run(tmp_path, *args: str) -> list[str]:
     if shutil.which("make") is None:
         pytest.fail("make is not installed (apt-get install make)")
     venv = tmp_path / "venv"
-    result = subprocess.run(["make", "-n", f"VENV={venv}", *args], cwd=PROJECT_DIR, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        ["make", "-n", f"VENV={venv}", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    )
     return result.stdout.splitlines()
 
 

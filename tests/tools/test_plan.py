@@ -38,8 +38,12 @@ def test_every_kubernetes_object_and_chart_gets_a_manifest(out, dev):
     expected = {plan.manifest_filename(r) for r in dev.resources.values() if plan.is_manifest(r)}
     written = {p.name for p in (out / "manifests").iterdir()}
     assert written == expected
-    assert {"raycluster-ray-ray-tune.yaml", "chart-kuberay-operator.values.yaml",
-            "chart-nvidia-device-plugin.values.yaml", "persistentvolume-ray-datasets.yaml"} <= written
+    assert {
+        "raycluster-ray-ray-tune.yaml",
+        "chart-kuberay-operator.values.yaml",
+        "chart-nvidia-device-plugin.values.yaml",
+        "persistentvolume-ray-datasets.yaml",
+    } <= written
     assert not any(name.startswith("provider") for name in written)
 
 
@@ -97,8 +101,9 @@ def test_the_readmes_component_picture_is_the_dev_stacks_and_legible_at_githubs_
     root = ET.parse(DOCS / "components.svg").getroot()
     texts = {t.text for t in root.iter() if t.tag.endswith("text")}
     first_lines = set(re.findall(r'\tc\d+ \[label="([^"\\]*)', component_graph(dev).source))
-    assert len(first_lines) == 9 and first_lines <= texts, \
+    assert len(first_lines) == 9 and first_lines <= texts, (
         "docs/components.svg is stale: python -m tools.plan, then copy components.svg (CONTRIBUTING.md)"
+    )
     width = float(root.get("width").removesuffix("pt")) * 4 / 3  # SVG pt to CSS px
     scale = min(1.0, 880 / width)
     sizes = {float(t.get("font-size")) * 4 / 3 * scale for t in root.iter() if t.tag.endswith("text")}

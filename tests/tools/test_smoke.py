@@ -17,15 +17,26 @@ STACK = settings.parse(stack_config("dev"))
 TOKEN = "0123456789abcdef"
 HEAD = "ray-tune-head-x7k2p"
 
-CSI_DRIVER = {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": "blob.csi.azure.com"},
-              "spec": {"attachRequired": False, "podInfoOnMount": True,
-                       "tokenRequests": [{"audience": "api://AzureADTokenExchange"}]}}
+CSI_DRIVER = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "CSIDriver",
+    "metadata": {"name": "blob.csi.azure.com"},
+    "spec": {
+        "attachRequired": False,
+        "podInfoOnMount": True,
+        "tokenRequests": [{"audience": "api://AzureADTokenExchange"}],
+    },
+}
 CSI_DRIVER_WITHOUT_TOKENS = {**CSI_DRIVER, "spec": {"attachRequired": False, "podInfoOnMount": True}}
 
-GPU_NODE = {"metadata": {"name": "aks-gpu-12345678-vmss000000", "labels": {"ray-aks/pool": "gpu"}},
-            "status": {"allocatable": {"cpu": "7820m", "memory": "49152Mi", "nvidia.com/gpu": "1"}}}
-GPU_NODE_WITHOUT_PLUGIN = {"metadata": {"name": "aks-gpu-12345678-vmss000001"},
-                           "status": {"allocatable": {"cpu": "7820m", "memory": "49152Mi"}}}
+GPU_NODE = {
+    "metadata": {"name": "aks-gpu-12345678-vmss000000", "labels": {"ray-aks/pool": "gpu"}},
+    "status": {"allocatable": {"cpu": "7820m", "memory": "49152Mi", "nvidia.com/gpu": "1"}},
+}
+GPU_NODE_WITHOUT_PLUGIN = {
+    "metadata": {"name": "aks-gpu-12345678-vmss000001"},
+    "status": {"allocatable": {"cpu": "7820m", "memory": "49152Mi"}},
+}
 
 RAY_STATUS = """======== Autoscaler status: 2026-12-02 01:02:03.456789 ========
 Node status
@@ -93,7 +104,7 @@ class Recorded:
         if "get" in command and "pods" in command:
             return self.outputs["pods"]
         if "exec" in command:
-            inner = command[command.index("--") + 1:]
+            inner = command[command.index("--") + 1 :]
             if inner[:2] == ["ray", "status"]:
                 return self.outputs["ray status"]
             if "mountinfo" in inner[-1]:
@@ -123,7 +134,7 @@ def test_the_commands_name_the_stacks_namespace_cluster_head_container_and_mount
     assert pods[:3] == ["kubectl", "-n", STACK.ray_namespace]
     assert f"ray.io/cluster={STACK.ray_cluster_name},ray.io/node-type=head" in pods
     execs = [c for c in run.calls if "exec" in c]
-    assert all(c[c.index("exec") + 1:c.index("exec") + 4] == [HEAD, "-c", raycluster.HEAD_CONTAINER] for c in execs)
+    assert all(c[c.index("exec") + 1 : c.index("exec") + 4] == [HEAD, "-c", raycluster.HEAD_CONTAINER] for c in execs)
     mount_check = next(c for c in execs if "mountinfo" in c[-1])
     assert mount_check[-1] == raycluster.mount_check_script([v.mount_path for v in volumes.blob_volumes(STACK)])
     round_trip = next(c for c in execs if TOKEN in c[-1])

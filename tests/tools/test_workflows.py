@@ -34,8 +34,11 @@ def step_using(workflow: dict, job: str, action: str) -> dict:
 
 
 def test_every_workflow_is_valid_against_githubs_schema():
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                             *map(str, FILES)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert {f.name for f in FILES} == {"preview.yml", "up.yml", "destroy.yml", "pulumi.yml"}
 
@@ -56,7 +59,9 @@ def test_pull_requests_run_the_tests_and_the_offline_plan_and_upload_the_plan():
 
 def test_a_new_push_cancels_the_previous_preview_of_the_same_pull_request():
     assert load("preview.yml")["concurrency"] == {
-        "group": "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": True}
+        "group": "preview-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
 
 
 def test_the_preview_job_previews_the_configured_stack_after_the_tests_with_only_the_rights_it_needs():
@@ -103,8 +108,9 @@ def test_the_program_and_the_pack_are_installed_where_pulumi_looks_for_them():
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     makefile = (PROJECT_DIR / "Makefile").read_text()
     assert re.search(r"^VENV := (\S+)$", makefile, re.MULTILINE)[1] == project["runtime"]["options"]["virtualenv"]
-    assert re.search(r"^\$\(DEPLOY_READY\):.*\n\t\$\(PIP\) install -c constraints.txt --group deploy$", makefile,
-                     re.MULTILINE)
+    assert re.search(
+        r"^\$\(DEPLOY_READY\):.*\n\t\$\(PIP\) install -c constraints.txt --group deploy$", makefile, re.MULTILINE
+    )
 
 
 def test_pull_requests_are_linted_and_tested_with_the_readmes_command_and_torchs_cpu_build():
@@ -134,8 +140,12 @@ def test_destroy_runs_only_after_the_confirmation_job():
 @pytest.mark.parametrize(("typed", "passes"), [("dev", True), ("prod", False), ("", False), ("dev ", False)])
 def test_the_confirmation_step_passes_only_when_the_typed_name_is_the_stack(typed, passes):
     [step] = steps(load("destroy.yml"), "confirm")
-    result = subprocess.run(["bash", "-e", "-c", step["run"]], capture_output=True, text=True,
-                            env={"STACK": "dev", "CONFIRM": typed, "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        capture_output=True,
+        text=True,
+        env={"STACK": "dev", "CONFIRM": typed, "PATH": "/usr/bin:/bin"},
+    )
     assert (result.returncode == 0) == passes
     if not passes:
         assert "nothing destroyed" in result.stdout
@@ -169,16 +179,23 @@ def test_the_workflows_identity_is_granted_cluster_admin_as_a_service_principal(
     from settings import Settings, parse
 
     assert "deployer_principal_type" in Settings.model_fields
-    assert parse({"ray-aks:apiServerAuthorizedIpRanges": ["20.37.0.1/32"],
-                  "ray-aks:deployerPrincipalType": "ServicePrincipal"}).deployer_principal_type == "ServicePrincipal"
+    assert (
+        parse(
+            {
+                "ray-aks:apiServerAuthorizedIpRanges": ["20.37.0.1/32"],
+                "ray-aks:deployerPrincipalType": "ServicePrincipal",
+            }
+        ).deployer_principal_type
+        == "ServicePrincipal"
+    )
 
 
 def test_the_preview_identity_is_told_to_hold_what_a_kubernetes_dry_run_needs():
     # Kubernetes authorizes a dry-run like the write itself; RBAC Writer covers neither cluster-scoped
     # objects nor custom resources (the CRDs, the RayCluster), so the preview would answer 403.
     text = (PROJECT_DIR / "docs" / "pull-requests.md").read_text()
-    section = text[text.index("second, read-mostly application for previews"):]
-    section = section[:section.index("**4.")]
+    section = text[text.index("second, read-mostly application for previews") :]
+    section = section[: section.index("**4.")]
     assert "Azure Kubernetes Service RBAC Cluster Admin" in section
     assert "RBAC Writer" not in section
     assert "Reader" in section and "dry-run" in section

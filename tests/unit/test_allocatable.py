@@ -17,8 +17,9 @@ def settings_of(**config):
     return parse({**VALID, **{f"ray-aks:{key}": value for key, value in config.items()}})
 
 
-@pytest.mark.parametrize("cores, millicores", [(1, 60), (2, 100), (4, 140), (8, 180), (16, 260), (24, 420),
-                                               (32, 420), (64, 740), (96, 1060)])
+@pytest.mark.parametrize(
+    "cores, millicores", [(1, 60), (2, 100), (4, 140), (8, 180), (16, 260), (24, 420), (32, 420), (64, 740), (96, 1060)]
+)
 def test_kube_reserved_cpu_follows_the_aks_table_and_rounds_up_between_rows(cores, millicores):
     assert allocatable.kube_reserved_cpu_m(cores) == millicores
 
@@ -32,8 +33,9 @@ def test_kube_reserved_memory_is_the_smaller_of_the_pod_formula_and_a_quarter():
 def test_a_d8ds_v5_node_leaves_less_than_its_8_vcpus_and_32_gib():
     room = allocatable.room("Standard_D8ds_v5", 8)
     assert room.cpu_m == 8000 - 180 - allocatable.DAEMONSETS_CPU_M
-    assert room.memory_mi == (32 * 1024 - (20 * 250 + 50) - 100 - allocatable.DAEMONSETS_MEMORY_MI
-                              - allocatable.HOST_FUSE_MEMORY_MI)
+    assert room.memory_mi == (
+        32 * 1024 - (20 * 250 + 50) - 100 - allocatable.DAEMONSETS_MEMORY_MI - allocatable.HOST_FUSE_MEMORY_MI
+    )
 
 
 def test_an_unknown_size_keeps_its_named_vcpus_and_an_unknown_memory():
@@ -68,5 +70,5 @@ def test_an_unknown_size_is_accepted_with_a_warning_about_its_memory():
 
 
 def test_the_workers_account_must_differ_from_the_heads():
-    with pytest.raises(SettingsError, match="ray-aks:rayWorkerServiceAccount = \"ray-workload\" is the head's"):
+    with pytest.raises(SettingsError, match='ray-aks:rayWorkerServiceAccount = "ray-workload" is the head\'s'):
         settings_of(rayWorkerServiceAccount="ray-workload")

@@ -23,28 +23,42 @@ def test_a_cluster_scaled_to_zero_still_gets_gpu_trials_and_concurrency_from_its
 
 def test_today_the_nodes_present_of_a_cluster_at_zero_would_give_one_cpu_trial_at_a_time():
     # The nodes present are what a job sees in ray.cluster_resources() on a fresh cluster.
-    choice = capacity.choose(capacity.groups_from_resources(SCALED_TO_ZERO), cpus_per_trial=1,
-                             gpus_per_trial=None, max_concurrent=None, num_samples=16)
+    choice = capacity.choose(
+        capacity.groups_from_resources(SCALED_TO_ZERO),
+        cpus_per_trial=1,
+        gpus_per_trial=None,
+        max_concurrent=None,
+        num_samples=16,
+    )
     assert choice == Choice(1, 0.0, 1)
 
 
-@pytest.mark.parametrize("groups, cpus, gpus, samples, expected", [
-    (DEV_GROUPS, 1, 0.25, 16, 8),  # GPU trials fit the GPU group only
-    (DEV_GROUPS, 1, 0, 100, 24),  # CPU trials fit both groups' CPUs
-    (DEV_GROUPS, 1, 0.25, 3, 3),  # never more than the trials
-    ([Group("gpu", 2, 4, 3)], 1, 0.25, 100, 6),  # CPUs bound a GPU node too
-    ([Group("cpu", 6, 0, 0)], 1, 0, 10, 1),  # a group that cannot grow: at least one, waiting
-    ([Group("gpu", 8, 1, -1)], 1, 0.25, 50, 50),  # unbounded group: the trials bound it
-])
+@pytest.mark.parametrize(
+    "groups, cpus, gpus, samples, expected",
+    [
+        (DEV_GROUPS, 1, 0.25, 16, 8),  # GPU trials fit the GPU group only
+        (DEV_GROUPS, 1, 0, 100, 24),  # CPU trials fit both groups' CPUs
+        (DEV_GROUPS, 1, 0.25, 3, 3),  # never more than the trials
+        ([Group("gpu", 2, 4, 3)], 1, 0.25, 100, 6),  # CPUs bound a GPU node too
+        ([Group("cpu", 6, 0, 0)], 1, 0, 10, 1),  # a group that cannot grow: at least one, waiting
+        ([Group("gpu", 8, 1, -1)], 1, 0.25, 50, 50),  # unbounded group: the trials bound it
+    ],
+)
 def test_concurrency_packs_trials_per_node_at_each_groups_maximum(groups, cpus, gpus, samples, expected):
     assert capacity.concurrent_trials(groups, cpus, gpus, samples) == expected
 
 
-@given(st.floats(0, 64), st.floats(0, 8), st.sampled_from([0.5, 1.0, 2.0]), st.sampled_from([0, 0.25, 0.5, 1.0]),
-       st.integers(1, 64))
+@given(
+    st.floats(0, 64),
+    st.floats(0, 8),
+    st.sampled_from([0.5, 1.0, 2.0]),
+    st.sampled_from([0, 0.25, 0.5, 1.0]),
+    st.integers(1, 64),
+)
 def test_the_benchmark_counts_slots_with_the_workloads_formula(cpus, gpus, cpt, gpt, trials):
     assert measure.concurrent_slots(cpus, gpus, cpt, gpt, trials) == capacity.concurrent_trials(
-        [Group("machine", cpus, gpus, 1)], cpt, gpt, trials)
+        [Group("machine", cpus, gpus, 1)], cpt, gpt, trials
+    )
 
 
 def test_explicit_flags_win_over_the_groups():
@@ -62,6 +76,7 @@ def test_groups_read_from_the_autoscalers_cluster_config_shape():
 
 
 # --- Resume keeps the original resources ------------------------------------------------------------
+
 
 def sweep(tmp_path, **flags) -> tune.Sweep:
     return tune.Sweep(name="run-1", data_dir=tmp_path / "data", storage_path=tmp_path / "results", **flags)

@@ -18,8 +18,12 @@ from workloads import data
 REPO = Path(__file__).resolve().parents[2]
 
 idx_arrays = st.sampled_from(["u1", "i1", ">i2", ">i4", ">f4", ">f8"]).flatmap(
-    lambda dtype: hnp.arrays(dtype, hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5),
-                             elements={"allow_nan": False} if "f" in dtype else None))
+    lambda dtype: hnp.arrays(
+        dtype,
+        hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5),
+        elements={"allow_nan": False} if "f" in dtype else None,
+    )
+)
 
 
 def digits(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
@@ -59,13 +63,16 @@ def test_idx_header_is_mnist_standard_big_endian():
     assert raw[4:16] == (2).to_bytes(4, "big") + (28).to_bytes(4, "big") + (28).to_bytes(4, "big")
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda raw: raw[:-1], "truncated"),
-    (lambda raw: raw + b"\x00", "trailing bytes"),
-    (lambda raw: raw[:6], "truncated IDX header"),
-    (lambda raw: b"\x01" + raw[1:], "not an IDX file"),
-    (lambda raw: raw[:2] + b"\x42" + raw[3:], "unknown IDX type code"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda raw: raw[:-1], "truncated"),
+        (lambda raw: raw + b"\x00", "trailing bytes"),
+        (lambda raw: raw[:6], "truncated IDX header"),
+        (lambda raw: b"\x01" + raw[1:], "not an IDX file"),
+        (lambda raw: raw[:2] + b"\x42" + raw[3:], "unknown IDX type code"),
+    ],
+)
 def test_a_damaged_idx_file_is_rejected_naming_the_file(mutate, message):
     raw = data.encode_idx(np.arange(12, dtype=np.uint8).reshape(3, 4))
     with pytest.raises(data.DataError, match=message) as err:
@@ -149,17 +156,20 @@ def damage(path: Path, how: str) -> None:
         raw[:4] = b"JUNK"
     elif how == "garbage header":
         start = len(data.MAGIC) + 4
-        raw[start:start + 8] = b"\xff" * 8
+        raw[start : start + 8] = b"\xff" * 8
     path.write_bytes(bytes(raw))
 
 
-@pytest.mark.parametrize("how, message", [
-    ("flipped payload byte", "checksum mismatch"),
-    ("truncated", "truncated"),
-    ("truncated header", "truncated header"),
-    ("bad magic", "not a packed split"),
-    ("garbage header", "corrupt header"),
-])
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("flipped payload byte", "checksum mismatch"),
+        ("truncated", "truncated"),
+        ("truncated header", "truncated header"),
+        ("bad magic", "not a packed split"),
+        ("garbage header", "corrupt header"),
+    ],
+)
 def test_a_corrupt_or_truncated_packed_file_is_rejected_naming_the_file(packed, tmp_path, how, message):
     path = data.pack_path(packed, "train")
     damage(path, how)
@@ -246,8 +256,10 @@ def test_prepare_replaces_a_corrupt_file(packed):
 
 def test_two_concurrent_prepares_into_one_directory_leave_valid_files(tmp_path):
     command = [sys.executable, "-m", "workloads.data", "prepare", "--data-dir", str(tmp_path), "--offline", "--force"]
-    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
     for run in runs:
         output, _ = run.communicate(timeout=120)
         assert run.returncode == 0, output
@@ -278,6 +290,7 @@ def test_the_prepare_command_takes_one_source_only(tmp_path):
 
 # --- Module boundaries and the one atomic write ----------------------------------------------------------
 
+
 def test_every_writer_of_a_results_or_data_file_publishes_it_whole_and_flushed(tmp_path, monkeypatch):
     # One helper for packed splits and summary.json: a unique temporary name, fsync, then rename.
     from workloads import files, report
@@ -296,9 +309,14 @@ def test_the_data_package_splits_format_codec_source_and_cache_without_cycles():
     import ast
 
     folder = Path(data.__file__).parent
-    imports = {name: {node.module for node in ast.walk(ast.parse((folder / f"{name}.py").read_text()))
-                      if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workloads")}
-               for name in ("files", "pack_format", "idx", "sources")}
+    imports = {
+        name: {
+            node.module
+            for node in ast.walk(ast.parse((folder / f"{name}.py").read_text()))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workloads")
+        }
+        for name in ("files", "pack_format", "idx", "sources")
+    }
     assert imports["files"] == imports["pack_format"] == set()
     assert imports["idx"] == {"workloads.pack_format"}
     assert "workloads.data" not in set().union(*imports.values())

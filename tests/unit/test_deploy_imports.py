@@ -19,8 +19,11 @@ from tools.mocks import PROJECT_DIR
 def workload_only_modules() -> set[str]:
     """Top-level import names of the workload group's packages that the deploy group does not pin."""
     only = set(pins.pins("workload")) - set(pins.pins("deploy"))
-    return {module for module, dists in metadata.packages_distributions().items()
-            if any(pins.canonicalize_name(dist) in only for dist in dists)}
+    return {
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if any(pins.canonicalize_name(dist) in only for dist in dists)
+    }
 
 
 SCRIPT = textwrap.dedent("""
@@ -54,14 +57,28 @@ def test_the_blocked_modules_are_the_workloads_heavy_packages():
 
 def test_the_program_and_the_policy_pack_run_without_the_workloads_packages():
     blocked = workload_only_modules()
-    result = subprocess.run([sys.executable, "-c", SCRIPT, ",".join(sorted(blocked))], cwd=PROJECT_DIR,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, ",".join(sorted(blocked))],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resources" in result.stdout
 
 
 def test_the_guard_itself_stops_a_workload_import():
-    result = subprocess.run([sys.executable, "-c", SCRIPT.replace("from tools.mocks", "import torch\nfrom tools.mocks"),
-                             ",".join(sorted(workload_only_modules()))],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SCRIPT.replace("from tools.mocks", "import torch\nfrom tools.mocks"),
+            ",".join(sorted(workload_only_modules())),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0 and "not in the deploy group" in result.stderr

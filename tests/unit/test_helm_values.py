@@ -11,22 +11,49 @@ from manifests import helm_values, pools
 
 # Top-level keys of each chart's values.yaml at the pinned version (watchNamespace is documented there,
 # commented out): a misspelt key would be silently ignored by Helm.
-KUBERAY_KEYS = {"nodeSelector", "tolerations", "affinity", "singleNamespaceInstall", "watchNamespace",
-                "crNamespacedRbacEnable", "rbacEnable", "featureGates", "resources", "service", "image"}
-NVIDIA_KEYS = {"nodeSelector", "affinity", "tolerations", "priorityClassName", "resources", "config",
-               "devicePlugin", "gfd", "nfd", "image"}
+KUBERAY_KEYS = {
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "singleNamespaceInstall",
+    "watchNamespace",
+    "crNamespacedRbacEnable",
+    "rbacEnable",
+    "featureGates",
+    "resources",
+    "service",
+    "image",
+}
+NVIDIA_KEYS = {
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "priorityClassName",
+    "resources",
+    "config",
+    "devicePlugin",
+    "gfd",
+    "nfd",
+    "image",
+}
 
 
 def node_matches(values: dict, labels: dict[str, str]) -> bool:
     """Would a pod with these values' nodeSelector and required node affinity fit a node with these labels?"""
     if not values.get("nodeSelector", {}).items() <= labels.items():
         return False
-    terms = (values.get("affinity", {}).get("nodeAffinity", {})
-             .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms"))
+    terms = (
+        values.get("affinity", {})
+        .get("nodeAffinity", {})
+        .get("requiredDuringSchedulingIgnoredDuringExecution", {})
+        .get("nodeSelectorTerms")
+    )
     if not terms:
         return True
-    return any(all(expr["operator"] == "In" and labels.get(expr["key"]) in expr["values"]
-                   for expr in term["matchExpressions"]) for term in terms)
+    return any(
+        all(expr["operator"] == "In" and labels.get(expr["key"]) in expr["values"] for expr in term["matchExpressions"])
+        for term in terms
+    )
 
 
 def test_every_value_is_a_key_of_its_chart():

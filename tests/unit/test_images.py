@@ -70,8 +70,10 @@ def test_exactly_one_marked_line_reads_the_pin_file():
 
 def test_each_image_is_built_from_the_pinned_ray_image_in_the_stacks_registry_and_tagged_with_ray_version():
     (cpu, gpu) = builds()
-    for words, image, base in ((cpu, versions.WORKLOAD_IMAGE, versions.RAY_IMAGE),
-                               (gpu, versions.WORKLOAD_GPU_IMAGE, versions.RAY_GPU_IMAGE)):
+    for words, image, base in (
+        (cpu, versions.WORKLOAD_IMAGE, versions.RAY_IMAGE),
+        (gpu, versions.WORKLOAD_GPU_IMAGE, versions.RAY_GPU_IMAGE),
+    ):
         assert words[words.index("--image") + 1] == image
         assert build_args(words)["BASE_IMAGE"] == f"{LOGIN}/{base}"
         assert image.split(":")[1] == base.split(":")[1]
@@ -90,20 +92,24 @@ def test_the_cpu_image_gets_cpu_torch_and_the_gpu_image_a_cuda_12_build_for_the_
 def test_the_ray_bases_are_imported_into_the_stacks_registry_before_the_builds():
     commands = registry.build_commands("r1234", LOGIN, versions.WORKLOAD_IMAGE, versions.WORKLOAD_GPU_IMAGE)
     imports = [shlex.split(c) for c in commands[:2]]
-    assert [w[w.index("--source") + 1] for w in imports] == [f"docker.io/{versions.RAY_IMAGE}",
-                                                             f"docker.io/{versions.RAY_GPU_IMAGE}"]
+    assert [w[w.index("--source") + 1] for w in imports] == [
+        f"docker.io/{versions.RAY_IMAGE}",
+        f"docker.io/{versions.RAY_GPU_IMAGE}",
+    ]
     assert all(c.startswith("az acr import") for c in commands[:2])
     assert all(c.startswith("az acr build") for c in commands[2:])
 
 
-@pytest.mark.parametrize(("index", "cuda", "installed", "complaint"), [
-    ("https://download.pytorch.org/whl/cu126", None, "2.13.0+cpu", "CUDA None"),
-    ("https://download.pytorch.org/whl/cpu", "12.6", "2.13.0+cu126", "CUDA 12.6"),
-    ("https://download.pytorch.org/whl/cu126", "12.6", "2.12.0+cu126", "2.12.0+cu126 installed"),
-])
+@pytest.mark.parametrize(
+    ("index", "cuda", "installed", "complaint"),
+    [
+        ("https://download.pytorch.org/whl/cu126", None, "2.13.0+cpu", "CUDA None"),
+        ("https://download.pytorch.org/whl/cpu", "12.6", "2.13.0+cu126", "CUDA 12.6"),
+        ("https://download.pytorch.org/whl/cu126", "12.6", "2.12.0+cu126", "2.12.0+cu126 installed"),
+    ],
+)
 def test_the_build_check_refuses_an_image_whose_torch_is_not_the_pinned_build(index, cuda, installed, complaint):
-    versions_of = {name: version for name, version in
-                   (line.split("==") for line in pins.workload_pins(REQUIREMENTS))}
+    versions_of = {name: version for name, version in (line.split("==") for line in pins.workload_pins(REQUIREMENTS))}
     versions_of["torch"] = installed
     found = pins.problems(REQUIREMENTS, index, versions_of.__getitem__, cuda)
     assert any(complaint in problem for problem in found), found

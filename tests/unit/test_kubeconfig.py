@@ -27,8 +27,14 @@ def test_modes_that_take_identity_from_the_environment_keep_only_the_server_id(m
 def test_service_principal_login_keeps_client_tenant_and_environment():
     args = exec_of(converted("spn"))["args"]
     assert args[:5] == ["get-token", "--login", "spn", "--server-id", SERVER_ID]
-    assert args[5:] == ["--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
-                        "--tenant-id", "11111111-1111-1111-1111-111111111111", "--environment", "AzurePublicCloud"]
+    assert args[5:] == [
+        "--client-id",
+        "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
+        "--tenant-id",
+        "11111111-1111-1111-1111-111111111111",
+        "--environment",
+        "AzurePublicCloud",
+    ]
 
 
 def test_the_interactive_device_code_login_is_gone():

@@ -32,10 +32,16 @@ def test_dropout_acts_in_training_only():
     assert not torch.equal(model(x), model(x))
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"width": 0}, "width"), ({"depth": 0}, "depth"), ({"depth": MAX_DEPTH + 1}, "depth"),
-    ({"dropout": 1.0}, "dropout"), ({"dropout": -0.1}, "dropout"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"width": 0}, "width"),
+        ({"depth": 0}, "depth"),
+        ({"depth": MAX_DEPTH + 1}, "depth"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"dropout": -0.1}, "dropout"),
+    ],
+)
 def test_out_of_range_hyperparameters_are_rejected_by_name(kwargs, field):
     with pytest.raises(ValueError, match=field):
         ConvNet(**kwargs)

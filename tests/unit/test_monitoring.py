@@ -22,15 +22,20 @@ def kuberay_pods(settings=SETTINGS) -> list[dict]:
     `metrics` port (8080) KubeRay appends when the container has none of that name (common/pod.go)."""
     spec = raycluster.raycluster_manifest(settings)["spec"]
     groups = [("head", "headgroup", spec["headGroupSpec"]["template"])] + [
-        ("worker", g["groupName"], g["template"]) for g in spec["workerGroupSpecs"]]
+        ("worker", g["groupName"], g["template"]) for g in spec["workerGroupSpecs"]
+    ]
     pods = []
     for node_type, group, template in groups:
         container = dict(template["spec"]["containers"][0])
         ports = list(container.get("ports", []))
         if not any(p["name"] == "metrics" for p in ports):
             ports.append({"name": "metrics", "containerPort": 8080})
-        labels = {**template["metadata"].get("labels", {}), raycluster.CLUSTER_LABEL: settings.ray_cluster_name,
-                  raycluster.NODE_TYPE_LABEL: node_type, monitoring.GROUP_LABEL: group}
+        labels = {
+            **template["metadata"].get("labels", {}),
+            raycluster.CLUSTER_LABEL: settings.ray_cluster_name,
+            raycluster.NODE_TYPE_LABEL: node_type,
+            monitoring.GROUP_LABEL: group,
+        }
         pods.append({"namespace": settings.ray_namespace, "labels": labels, "ports": ports, "group": group})
     return pods
 
@@ -41,12 +46,15 @@ def selects(selector: dict, labels: dict) -> bool:
 
 # --- Ray's PodMonitors ---------------------------------------------------------------------------------
 
+
 def test_the_head_monitor_selects_the_head_only_and_the_worker_monitor_every_worker_group():
     head, workers = monitoring.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name)
     pods = kuberay_pods()
     assert [p["group"] for p in pods if selects(head["spec"]["selector"], p["labels"])] == ["headgroup"]
     assert [p["group"] for p in pods if selects(workers["spec"]["selector"], p["labels"])] == [
-        raycluster.CPU_GROUP, raycluster.GPU_GROUP]
+        raycluster.CPU_GROUP,
+        raycluster.GPU_GROUP,
+    ]
 
 
 def test_every_port_a_monitor_scrapes_is_a_named_port_of_every_pod_it_selects():
@@ -72,9 +80,13 @@ def test_the_head_is_scraped_for_ray_autoscaler_and_dashboard_metrics_on_rays_po
 def test_samples_carry_the_ray_io_cluster_label_rays_dashboards_filter_on():
     for pod_monitor in monitoring.ray_pod_monitors("ray", "tune-a"):
         for endpoint in pod_monitor["spec"]["podMetricsEndpoints"]:
-            assert endpoint["relabelings"] == [{
-                "action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_ray_io_cluster"],
-                "targetLabel": "ray_io_cluster"}]
+            assert endpoint["relabelings"] == [
+                {
+                    "action": "replace",
+                    "sourceLabels": ["__meta_kubernetes_pod_label_ray_io_cluster"],
+                    "targetLabel": "ray_io_cluster",
+                }
+            ]
 
 
 def test_pod_monitors_use_the_api_group_the_aks_addon_reads():
@@ -85,14 +97,19 @@ def test_pod_monitors_use_the_api_group_the_aks_addon_reads():
 
 # --- The scraper's NetworkPolicy -----------------------------------------------------------------------
 
+
 def test_only_the_addons_collector_in_kube_system_is_let_in_and_only_on_the_metrics_ports():
     policy = monitoring.scraper_to_ray_metrics("ray", "ray-tune")
     assert policy["metadata"]["namespace"] == "ray"
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     [rule] = policy["spec"]["ingress"]
     # One peer holding both selectors: pods with that label in that namespace, not anything in either.
-    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}},
-                             "podSelector": {"matchLabels": {"rsName": "ama-metrics"}}}]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}},
+            "podSelector": {"matchLabels": {"rsName": "ama-metrics"}},
+        }
+    ]
     assert sorted(p["port"] for p in rule["ports"]) == [8080, 44217, 44227]
     assert {p["protocol"] for p in rule["ports"]} == {"TCP"}
 
@@ -112,6 +129,7 @@ def test_the_policy_opens_exactly_the_ports_the_monitors_scrape_on_every_ray_pod
 
 # --- DCGM exporter -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("spot", [True, False])
 def test_the_dcgm_exporter_lands_on_gpu_nodes_only_spot_or_not(spot):
     values = monitoring.dcgm_exporter_values()
@@ -129,20 +147,30 @@ def test_the_dcgm_exporter_is_scraped_by_a_pod_monitor_not_the_charts_service_mo
     pod_monitor = monitoring.dcgm_pod_monitor()
     assert pod_monitor["metadata"]["namespace"] == monitoring.DCGM_NAMESPACE
     # The chart's selector labels for our release name (deployment/templates/_helpers.tpl).
-    chart_labels = {"app.kubernetes.io/name": "dcgm-exporter", "app.kubernetes.io/instance": monitoring.DCGM_RELEASE,
-                    "app.kubernetes.io/component": "dcgm-exporter"}
+    chart_labels = {
+        "app.kubernetes.io/name": "dcgm-exporter",
+        "app.kubernetes.io/instance": monitoring.DCGM_RELEASE,
+        "app.kubernetes.io/component": "dcgm-exporter",
+    }
     assert selects(pod_monitor["spec"]["selector"], chart_labels)
     assert [e["port"] for e in pod_monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
 
 
 # --- The cluster's profile -----------------------------------------------------------------------------
 
+
 def test_the_cluster_runs_managed_prometheus_and_container_insights_with_managed_identity_auth():
     profile = monitoring.cluster_monitoring_profile("/subscriptions/s/resourceGroups/g/providers/x/workspaces/w")
     assert profile["azure_monitor_profile"]["metrics"]["enabled"] is True
-    assert profile["addon_profiles"] == {"omsagent": {"enabled": True, "config": {
-        "logAnalyticsWorkspaceResourceID": "/subscriptions/s/resourceGroups/g/providers/x/workspaces/w",
-        "useAADAuth": "true"}}}
+    assert profile["addon_profiles"] == {
+        "omsagent": {
+            "enabled": True,
+            "config": {
+                "logAnalyticsWorkspaceResourceID": "/subscriptions/s/resourceGroups/g/providers/x/workspaces/w",
+                "useAADAuth": "true",
+            },
+        }
+    }
 
 
 def test_kube_state_metrics_keeps_the_ray_and_pool_labels():
@@ -157,6 +185,7 @@ def test_kube_state_metrics_keeps_the_ray_and_pool_labels():
 
 
 # --- Data collection rules -----------------------------------------------------------------------------
+
 
 def test_the_prometheus_rule_forwards_every_sample_to_the_workspace_through_the_endpoint():
     rule = monitoring.prometheus_data_collection_rule("amw-id", "dce-id")
@@ -182,6 +211,7 @@ def test_the_container_insights_rule_sends_logs_and_warning_syslog_to_the_log_wo
 
 
 # --- Alerts --------------------------------------------------------------------------------------------
+
 
 def _duration_seconds(iso: str) -> int:
     match = re.fullmatch(r"PT(\d+)M", iso)
@@ -217,6 +247,7 @@ def test_the_trials_alert_matches_a_tune_trials_train_task_and_nothing_else():
 
 # --- Grafana and logs ----------------------------------------------------------------------------------
 
+
 def test_grafanas_name_is_the_project_and_stack_lowercased():
     # The rule itself is tests/unit/test_names.py's (manifests/names.grafana_name).
     assert names.grafana_name("ray-aks", "Team_A.prod") == "ray-aks-team-a-prod"
@@ -227,7 +258,8 @@ def test_grafana_takes_entra_id_sign_in_only_and_reads_the_prometheus_workspace(
     assert properties["api_key"] == "Disabled"
     assert properties["grafana_configurations"]["snapshots"]["external_enabled"] is False
     assert properties["grafana_integrations"]["azure_monitor_workspace_integrations"] == [
-        {"azure_monitor_workspace_resource_id": "amw-id"}]
+        {"azure_monitor_workspace_resource_id": "amw-id"}
+    ]
 
 
 def test_the_log_query_reads_one_trials_lines_from_the_ray_namespace():

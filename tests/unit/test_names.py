@@ -30,7 +30,8 @@ def test_the_generated_account_name_obeys_azures_account_name_rule(project, stac
 @given(pulumi_names, pulumi_names, subscriptions)
 def test_the_account_name_is_the_same_on_every_up_of_a_stack(project, stack, subscription):
     assert names.storage_account_name(project, stack, subscription) == names.storage_account_name(
-        project, stack, subscription.upper())
+        project, stack, subscription.upper()
+    )
 
 
 @given(pulumi_names, pulumi_names, subscriptions, subscriptions)
@@ -52,18 +53,27 @@ def test_the_data_group_name_obeys_azures_resource_group_rule(project, stack):
     assert name == names.data_resource_group_name(project, stack)
 
 
-@given(subscriptions, st.from_regex(r"[-\w._()]{1,90}", fullmatch=True).filter(lambda g: g.isascii()),
-       st.from_regex(r"[a-z0-9]{3,24}", fullmatch=True))
+@given(
+    subscriptions,
+    st.from_regex(r"[-\w._()]{1,90}", fullmatch=True).filter(lambda g: g.isascii()),
+    st.from_regex(r"[a-z0-9]{3,24}", fullmatch=True),
+)
 def test_an_account_id_gives_back_its_subscription_group_and_name(subscription, group, account):
-    account_id = f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{account}"
+    account_id = (
+        f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{account}"
+    )
     assert names.parse_storage_account_id(account_id) == (subscription, group, account)
 
 
 def test_what_is_not_a_storage_account_id_is_refused():
     assert names.parse_storage_account_id("rayaksdata042") is None
-    assert names.parse_storage_account_id(
-        "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/g/providers/Microsoft.Storage/"
-        "storageAccounts/Has-Dashes") is None
+    assert (
+        names.parse_storage_account_id(
+            "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/g/providers/Microsoft.Storage/"
+            "storageAccounts/Has-Dashes"
+        )
+        is None
+    )
 
 
 @given(pulumi_names, pulumi_names, subscriptions)

@@ -21,8 +21,10 @@ def test_a_namespace_enforces_its_pod_security_level(level):
 def test_the_service_account_names_the_managed_identity_for_the_webhook():
     sa = workload_identity.service_account("ray-workload", "ray", "client-uuid", "tenant-uuid")
     kubernetes_validate.validate(sa, K8S_VERSION, strict=True)
-    assert sa["metadata"]["annotations"] == {"azure.workload.identity/client-id": "client-uuid",
-                                             "azure.workload.identity/tenant-id": "tenant-uuid"}
+    assert sa["metadata"]["annotations"] == {
+        "azure.workload.identity/client-id": "client-uuid",
+        "azure.workload.identity/tenant-id": "tenant-uuid",
+    }
 
 
 def test_pods_opt_in_to_workload_identity_with_the_string_true():

@@ -22,8 +22,12 @@ WORKER = {"ray.io/is-ray-node": "yes", CLUSTER_LABEL: CLUSTER, NODE_TYPE_LABEL: 
 # A cluster KubeRay made for a RayJob named mnist: named after the job, labelled with its origin.
 JOB_HEAD = {**HEAD, CLUSTER_LABEL: "mnist-x7k2p", "ray.io/originated-from-crd": "RayJob"}
 JOB_WORKER = {**WORKER, CLUSTER_LABEL: "mnist-x7k2p", "ray.io/originated-from-crd": "RayJob"}
-SUBMITTER = {"ray.io/originated-from-crd": "RayJob", "ray.io/originated-from-cr-name": "mnist",
-             "app.kubernetes.io/created-by": "kuberay-operator", "batch.kubernetes.io/job-name": "mnist"}
+SUBMITTER = {
+    "ray.io/originated-from-crd": "RayJob",
+    "ray.io/originated-from-cr-name": "mnist",
+    "app.kubernetes.io/created-by": "kuberay-operator",
+    "batch.kubernetes.io/job-name": "mnist",
+}
 OPERATOR = {"app.kubernetes.io/name": "kuberay-operator"}
 
 
@@ -34,8 +38,9 @@ def selects(selector: dict, labels: dict) -> bool:
 def admits(src_ns: str, src_labels: dict, dst_labels: dict, port: int) -> bool:
     """Kubernetes' semantics for pods in NS: isolated for ingress once a policy selects it; then allowed
     if any rule of any selecting policy matches the peer and the port."""
-    selecting = [p for p in POLICIES if selects(p["spec"]["podSelector"], dst_labels)
-                 and "Ingress" in p["spec"]["policyTypes"]]
+    selecting = [
+        p for p in POLICIES if selects(p["spec"]["podSelector"], dst_labels) and "Ingress" in p["spec"]["policyTypes"]
+    ]
     if not selecting:
         return True
     for policy in selecting:
@@ -44,8 +49,11 @@ def admits(src_ns: str, src_labels: dict, dst_labels: dict, port: int) -> bool:
             if ports and not any(p["port"] == port and p["protocol"] == "TCP" for p in ports):
                 continue
             for peer in rule.get("from", []):
-                ns_ok = (selects(peer["namespaceSelector"], {NAMESPACE_NAME_LABEL: src_ns})
-                         if "namespaceSelector" in peer else src_ns == NS)
+                ns_ok = (
+                    selects(peer["namespaceSelector"], {NAMESPACE_NAME_LABEL: src_ns})
+                    if "namespaceSelector" in peer
+                    else src_ns == NS
+                )
                 pod_ok = selects(peer["podSelector"], src_labels) if "podSelector" in peer else True
                 if ns_ok and pod_ok:
                     return True
@@ -54,8 +62,9 @@ def admits(src_ns: str, src_labels: dict, dst_labels: dict, port: int) -> bool:
 
 def egress_admits(src_labels: dict, dst: str) -> bool:
     """Egress from a pod in NS to an address outside the cluster, by Kubernetes' semantics."""
-    selecting = [p for p in POLICIES if selects(p["spec"]["podSelector"], src_labels)
-                 and "Egress" in p["spec"]["policyTypes"]]
+    selecting = [
+        p for p in POLICIES if selects(p["spec"]["podSelector"], src_labels) and "Egress" in p["spec"]["policyTypes"]
+    ]
     if not selecting:
         return True
     address = ipaddress.ip_address(dst)
@@ -63,8 +72,11 @@ def egress_admits(src_labels: dict, dst: str) -> bool:
         for rule in policy["spec"].get("egress", []):
             for peer in rule.get("to", []):
                 block = peer.get("ipBlock")
-                if block and address in ipaddress.ip_network(block["cidr"]) and not any(
-                        address in ipaddress.ip_network(e) for e in block.get("except", [])):
+                if (
+                    block
+                    and address in ipaddress.ip_network(block["cidr"])
+                    and not any(address in ipaddress.ip_network(e) for e in block.get("except", []))
+                ):
                     return True
     return False
 
@@ -86,8 +98,12 @@ def test_ray_pods_of_the_cluster_reach_each_other_on_any_port(src, dst, port):
     assert admits(NS, src, dst, port)
 
 
-@given(st.dictionaries(st.sampled_from(["app", "ray.io/cluster", "team"]), st.sampled_from(["x", "other"])),
-       st.sampled_from([NS, "default", "kube-system", "ingress-nginx"]), ray_pods, ports)
+@given(
+    st.dictionaries(st.sampled_from(["app", "ray.io/cluster", "team"]), st.sampled_from(["x", "other"])),
+    st.sampled_from([NS, "default", "kube-system", "ingress-nginx"]),
+    ray_pods,
+    ports,
+)
 def test_no_other_pod_reaches_a_ray_pod_on_any_port(labels, namespace, dst, port):
     assert not admits(namespace, labels, dst, port)
 

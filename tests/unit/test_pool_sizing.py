@@ -52,4 +52,7 @@ def test_a_valid_stack_name_keeps_the_prefix_it_always_had():
 def test_the_maintenance_window_is_weekly_in_utc():
     assert azure.maintenance_window("Sunday", 2, 4) == {
         "schedule": {"weekly": {"day_of_week": "Sunday", "interval_weeks": 1}},
-        "duration_hours": 4, "start_time": "02:00", "utc_offset": "+00:00"}
+        "duration_hours": 4,
+        "start_time": "02:00",
+        "utc_offset": "+00:00",
+    }

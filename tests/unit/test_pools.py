@@ -8,11 +8,13 @@ from hypothesis import strategies as st
 
 from manifests import pools
 
-taints = st.fixed_dictionaries({
-    "key": st.from_regex(r"[a-z][a-z./-]{0,20}[a-z]", fullmatch=True),
-    "value": st.from_regex(r"[a-z0-9]{0,8}", fullmatch=True),
-    "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
-})
+taints = st.fixed_dictionaries(
+    {
+        "key": st.from_regex(r"[a-z][a-z./-]{0,20}[a-z]", fullmatch=True),
+        "value": st.from_regex(r"[a-z0-9]{0,8}", fullmatch=True),
+        "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+    }
+)
 
 
 @given(taints)
@@ -28,12 +30,15 @@ def test_an_equal_toleration_made_from_a_taint_tolerates_it_and_nothing_with_ano
     assert not pools.tolerates(toleration, {**taint, "key": taint["key"] + "x"})
 
 
-@pytest.mark.parametrize("toleration, tolerated", [
-    ({"key": "nvidia.com/gpu", "operator": "Exists"}, True),
-    ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}, False),
-    ({"operator": "Exists"}, True),
-    ({"key": "nvidia.com/gpu", "value": "absent", "effect": "NoSchedule"}, False),
-])
+@pytest.mark.parametrize(
+    "toleration, tolerated",
+    [
+        ({"key": "nvidia.com/gpu", "operator": "Exists"}, True),
+        ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}, False),
+        ({"operator": "Exists"}, True),
+        ({"key": "nvidia.com/gpu", "value": "absent", "effect": "NoSchedule"}, False),
+    ],
+)
 def test_tolerations_follow_kubernetes_rules(toleration, tolerated):
     assert pools.tolerates(toleration, pools.GPU_TAINT) is tolerated
 

@@ -19,15 +19,26 @@ def test_the_internals_were_read_at_the_pinned_and_installed_versions():
 
 
 def test_nothing_else_imports_pulumis_private_runtime():
-    private = ("pulumi.runtime.settings", "pulumi.runtime.stack", "pulumi.runtime.sync_await", "pulumi.runtime.rpc",
-               "pulumi.runtime.config", "pulumi_policy.proxy")
+    private = (
+        "pulumi.runtime.settings",
+        "pulumi.runtime.stack",
+        "pulumi.runtime.sync_await",
+        "pulumi.runtime.rpc",
+        "pulumi.runtime.config",
+        "pulumi_policy.proxy",
+    )
     offenders = []
     for path in PROJECT_DIR.rglob("*.py"):
         if {".venv", "tests"} & set(path.relative_to(PROJECT_DIR).parts[:1]) or path.name == "pulumi_internals.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
-                     [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             if isinstance(node, ast.ImportFrom) and node.module == "pulumi.runtime":
                 names += [f"pulumi.runtime.{alias.name}" for alias in node.names if alias.name != "mocks"]
             offenders += [f"{path.relative_to(PROJECT_DIR)}: {name}" for name in names if name.startswith(private)]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 import kubernetes_validate
+import pytest
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import versions
-from tests.schemas import crd
-from manifests import pools, volumes, workload_identity
-import subprocess
-
-from manifests import raycluster
+from manifests import pools, raycluster, volumes, workload_identity
 from manifests.raycluster import (
     CPU_GROUP,
     GPU_GROUP,
@@ -25,6 +23,7 @@ from manifests.raycluster import (
     raycluster_manifest,
 )
 from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse
+from tests.schemas import crd
 
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]}
@@ -46,8 +45,10 @@ def schema_errors(manifest: dict) -> list[str]:
 
 def pods(manifest: dict) -> dict[str, dict]:
     spec = manifest["spec"]
-    return {"head": spec["headGroupSpec"]["template"],
-            **{group["groupName"]: group["template"] for group in spec["workerGroupSpecs"]}}
+    return {
+        "head": spec["headGroupSpec"]["template"],
+        **{group["groupName"]: group["template"] for group in spec["workerGroupSpecs"]},
+    }
 
 
 def group(manifest: dict, name: str) -> dict:
@@ -84,6 +85,7 @@ def valid(config: dict) -> Settings:
 
 # --- Valid for KubeRay 1.7.0 ---------------------------------------------------------------------------
 
+
 def test_the_strict_schema_refuses_a_misspelt_field():
     manifest = raycluster_manifest(settings_of())
     manifest["spec"]["autoscalerOptions"]["idleTimeoutSecond"] = 60
@@ -102,13 +104,21 @@ def test_any_valid_settings_give_a_cluster_the_crd_schema_accepts(config):
 
 def test_every_pod_template_is_a_valid_kubernetes_pod():
     for role, template in pods(raycluster_manifest(settings_of())).items():
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": role, **template["metadata"]},
-               "spec": template["spec"]}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": role, **template["metadata"]},
+            "spec": template["spec"],
+        }
         kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
 
 
 def test_every_quantity_is_a_kubernetes_quantity_string():
-    for template in pods(raycluster_manifest(settings_of(gpuVmSize="Standard_NC8as_T4_v3", gpusPerNode=1, gpuWorkerCpus=6, gpuWorkerMemoryGi=40))).values():
+    for template in pods(
+        raycluster_manifest(
+            settings_of(gpuVmSize="Standard_NC8as_T4_v3", gpusPerNode=1, gpuWorkerCpus=6, gpuWorkerMemoryGi=40)
+        )
+    ).values():
         for quantities in template["spec"]["containers"][0]["resources"].values():
             for value in quantities.values():
                 assert isinstance(value, str) and QUANTITY.fullmatch(value), value
@@ -134,6 +144,7 @@ def test_settings_accept_exactly_the_cluster_names_kuberay_accepts(name):
 
 # --- Versions and images -------------------------------------------------------------------------------
 
+
 def test_ray_version_is_the_pinned_one_and_every_image_is_tagged_with_it():
     manifest = raycluster_manifest(settings_of())
     assert manifest["spec"]["rayVersion"] == versions.RAY_VERSION
@@ -151,6 +162,7 @@ def test_gpu_workers_run_the_gpu_image_and_the_rest_the_cpu_image():
 
 
 # --- Head ----------------------------------------------------------------------------------------------
+
 
 def test_the_head_runs_no_tasks_and_its_service_is_cluster_internal():
     head = raycluster_manifest(settings_of())["spec"]["headGroupSpec"]
@@ -172,10 +184,13 @@ def test_every_ray_container_requests_what_it_is_limited_to(config):
         resources = template["spec"]["containers"][0]["resources"]
         assert resources["requests"] == resources["limits"]
     assert templates["head"]["spec"]["containers"][0]["resources"]["limits"] == {
-        "cpu": str(s.ray_head_cpus), "memory": f"{s.ray_head_memory_gi}Gi"}
+        "cpu": str(s.ray_head_cpus),
+        "memory": f"{s.ray_head_memory_gi}Gi",
+    }
 
 
 # --- Worker groups -------------------------------------------------------------------------------------
+
 
 @given(varied_settings)
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
@@ -217,8 +232,9 @@ def test_cpu_workers_leave_the_heads_node_alone_since_one_ray_pod_runs_per_node(
 
 
 def test_the_dev_stack_gets_two_cpu_workers_beside_the_head_on_three_nodes():
-    assert cpu_worker_max(settings_of(cpuVmSize="Standard_D16ds_v5", cpuMaxCount=3, rayHeadCpus=2,
-                                      cpuWorkerCpus=6)) == 2
+    assert (
+        cpu_worker_max(settings_of(cpuVmSize="Standard_D16ds_v5", cpuMaxCount=3, rayHeadCpus=2, cpuWorkerCpus=6)) == 2
+    )
 
 
 @given(varied_settings)
@@ -228,11 +244,14 @@ def test_no_two_ray_pods_of_the_cluster_share_a_node(config):
     s = valid(config)
     for template in pods(raycluster_manifest(s)).values():
         terms = template["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-        assert {"labelSelector": {"matchLabels": {"ray.io/cluster": s.ray_cluster_name}},
-                "topologyKey": "kubernetes.io/hostname"} in terms
+        assert {
+            "labelSelector": {"matchLabels": {"ray.io/cluster": s.ray_cluster_name}},
+            "topologyKey": "kubernetes.io/hostname",
+        } in terms
 
 
 # --- Sizing the sweep from the groups ----------------------------------------------------------------
+
 
 def test_the_worker_groups_the_sweep_is_sized_from_are_the_manifests_groups_at_their_maxima():
     s = settings_of(gpuVmSize="Standard_NC64as_T4_v3", gpusPerNode=4, gpuWorkerCpus=60, gpuMaxCount=3)
@@ -241,10 +260,14 @@ def test_the_worker_groups_the_sweep_is_sized_from_are_the_manifests_groups_at_t
         spec = group(manifest, g.name)
         limits = spec["template"]["spec"]["containers"][0]["resources"]["limits"]
         assert (g.cpus, g.gpus, g.max_count) == (
-            float(limits["cpu"]), float(limits.get("nvidia.com/gpu", 0)), spec["maxReplicas"])
+            float(limits["cpu"]),
+            float(limits.get("nvidia.com/gpu", 0)),
+            spec["maxReplicas"],
+        )
 
 
 # --- Autoscaling ---------------------------------------------------------------------------------------
+
 
 @given(st.integers(30, 86400))
 def test_the_autoscaler_is_v2_in_tree_with_the_configured_idle_timeout(seconds):
@@ -264,6 +287,7 @@ def test_autoscaler_v2_is_left_to_kuberay_to_switch_on():
 
 
 # --- Identity, volumes, auth ---------------------------------------------------------------------------
+
 
 @given(varied_settings)
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
@@ -299,6 +323,7 @@ def test_token_authentication_is_on():
 
 # --- Pulumi waits for it -------------------------------------------------------------------------------
 
+
 def test_pulumi_waits_until_the_head_pod_is_ready_for_twenty_minutes_at_most():
     annotations = raycluster_manifest(settings_of())["metadata"]["annotations"]
     assert annotations["pulumi.com/waitFor"] == WAIT_FOR == "condition=HeadPodReady"
@@ -313,6 +338,7 @@ def test_the_cluster_lives_in_the_ray_namespace_under_its_name():
 
 
 # --- Operations: the cluster's own scaling, upgrades and disruptions ---------------------------------
+
 
 def test_pulumi_forces_its_apply_over_the_autoscalers_fields():
     # The autoscaler owns spec.workerGroupSpecs (an atomic list) after its first patch.
@@ -339,13 +365,16 @@ def test_the_head_is_neither_evicted_by_the_cluster_autoscaler_nor_drained_volun
     kubernetes_validate.validate(budget, K8S_VERSION, strict=True)
     assert budget["spec"]["maxUnavailable"] == 0
     assert budget["metadata"]["namespace"] == s.ray_namespace
-    assert budget["spec"]["selector"]["matchLabels"] == {"ray.io/cluster": s.ray_cluster_name,
-                                                          "ray.io/node-type": "head"}
+    assert budget["spec"]["selector"]["matchLabels"] == {
+        "ray.io/cluster": s.ray_cluster_name,
+        "ray.io/node-type": "head",
+    }
     for name in (CPU_GROUP, GPU_GROUP):
         assert "annotations" not in pods(raycluster_manifest(s))[name]["metadata"]
 
 
 # --- Pod Security restricted, KubeRay's injected containers included --------------------------------
+
 
 def restricted_violations(pod_spec: dict, containers: list[dict]) -> list[str]:
     """The `restricted` rules (kubernetes.io/docs/concepts/security/pod-security-standards) that apply to
@@ -354,7 +383,7 @@ def restricted_violations(pod_spec: dict, containers: list[dict]) -> list[str]:
     problems = []
     for c in containers:
         sc = c.get("securityContext") or {}
-        if not (sc.get("runAsNonRoot", pod.get("runAsNonRoot")) is True):
+        if sc.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
             problems.append(f"{c['name']}: runAsNonRoot")
         if sc.get("runAsUser", pod.get("runAsUser")) == 0:
             problems.append(f"{c['name']}: runAsUser 0")
@@ -398,7 +427,9 @@ def test_the_restricted_check_refuses_kuberays_sidecar_without_a_security_contex
 
 # --- Mounts fail loudly -------------------------------------------------------------------------------
 
-FUSE_LINE = "{id} 30 0:{id} / {path} rw,nosuid,nodev,relatime shared:1 - fuse blobfuse2 rw,user_id=0,group_id=0,allow_other"
+FUSE_LINE = (
+    "{id} 30 0:{id} / {path} rw,nosuid,nodev,relatime shared:1 - fuse blobfuse2 rw,user_id=0,group_id=0,allow_other"
+)
 FUSE_SUBTYPE_LINE = "{id} 30 0:{id} / {path} rw,relatime - fuse.blobfuse2 blobfuse2 rw,user_id=0,group_id=0"
 # What the driver leaves without the CSIDriver's tokenRequests: an empty directory of the node's disk.
 BIND_LINE = "{id} 30 8:1 /var/lib/kubelet/plugins/kubernetes.io/csi/blob.csi.azure.com/x/globalmount {path} rw,relatime - ext4 /dev/sda1 rw"
@@ -409,8 +440,11 @@ def run_mount_check(tmp_path, lines: list[str]) -> subprocess.CompletedProcess:
     s = settings_of()
     paths = [v.mount_path for v in volumes.blob_volumes(s)]
     mountinfo = tmp_path / "mountinfo"
-    mountinfo.write_text("22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n" + "\n".join(
-        line.format(id=40 + i, path=path) for i, (line, path) in enumerate(zip(lines, paths))) + "\n")
+    mountinfo.write_text(
+        "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+        + "\n".join(line.format(id=40 + i, path=path) for i, (line, path) in enumerate(zip(lines, paths)))
+        + "\n"
+    )
     script = raycluster.mount_check_script(paths, str(mountinfo))
     return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
 
@@ -421,8 +455,9 @@ def test_the_mount_check_passes_when_both_paths_are_blobfuse2(tmp_path, lines):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("lines", [[FUSE_LINE, BIND_LINE], [BIND_LINE, FUSE_LINE], [FUSE_LINE, OTHER_FUSE_LINE],
-                                   [FUSE_LINE]])
+@pytest.mark.parametrize(
+    "lines", [[FUSE_LINE, BIND_LINE], [BIND_LINE, FUSE_LINE], [FUSE_LINE, OTHER_FUSE_LINE], [FUSE_LINE]]
+)
 def test_the_mount_check_refuses_an_empty_bind_mount_another_fuse_or_a_missing_mount(tmp_path, lines):
     result = run_mount_check(tmp_path, lines)
     assert result.returncode == 1
@@ -433,8 +468,16 @@ def test_a_bind_mount_over_a_blobfuse2_mount_is_what_the_container_sees_and_is_r
     s = settings_of()
     datasets, results = (v.mount_path for v in volumes.blob_volumes(s))
     mountinfo = tmp_path / "mountinfo"
-    mountinfo.write_text("\n".join([FUSE_LINE.format(id=40, path=datasets), FUSE_LINE.format(id=41, path=results),
-                                     BIND_LINE.format(id=42, path=results)]) + "\n")
+    mountinfo.write_text(
+        "\n".join(
+            [
+                FUSE_LINE.format(id=40, path=datasets),
+                FUSE_LINE.format(id=41, path=results),
+                BIND_LINE.format(id=42, path=results),
+            ]
+        )
+        + "\n"
+    )
     script = raycluster.mount_check_script([datasets, results], str(mountinfo))
     assert subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode == 1
 

@@ -12,16 +12,18 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.schemas import crd
 from manifests import rayjob
 from settings import parse
+from tests.schemas import crd
 from workloads import tune
 
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]', "ray-aks:sweepOnUp": "true"}
 
 
 def settings_of(**config):
-    return parse({**VALID, **{f"ray-aks:{k}": (json.dumps(v) if isinstance(v, list) else v) for k, v in config.items()}})
+    return parse(
+        {**VALID, **{f"ray-aks:{k}": (json.dumps(v) if isinstance(v, list) else v) for k, v in config.items()}}
+    )
 
 
 def validator():
@@ -71,12 +73,15 @@ def test_the_same_settings_name_the_same_rayjob_so_a_later_up_runs_nothing():
     assert rayjob.rayjob_name(settings_of(gpuMaxCount=4)) == rayjob.rayjob_name(settings_of())
 
 
-@pytest.mark.parametrize("change", [
-    {"sweepArgs": ["--name", "mnist-sweep", "--num-samples", "8"]},
-    {"sweepDeadlineSeconds": 7200},
-    {"rayImage": "ray-aks/workload:2.60.0-py311-b"},
-    {"rayClusterName": "other"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sweepArgs": ["--name", "mnist-sweep", "--num-samples", "8"]},
+        {"sweepDeadlineSeconds": 7200},
+        {"rayImage": "ray-aks/workload:2.60.0-py311-b"},
+        {"rayClusterName": "other"},
+    ],
+)
 def test_a_changed_sweep_setting_names_a_new_rayjob(change):
     assert rayjob.rayjob_name(settings_of(**change)) != rayjob.rayjob_name(settings_of())
 
@@ -91,17 +96,30 @@ def test_pulumi_waits_for_every_terminal_status_and_past_kuberays_own_deadline()
 
 
 def test_a_succeeded_sweep_is_success():
-    assert rayjob.outcome("sweep-1", "ray", {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}) == "SUCCEEDED"
+    assert (
+        rayjob.outcome("sweep-1", "ray", {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}) == "SUCCEEDED"
+    )
 
 
-@pytest.mark.parametrize("status", [
-    {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
-     "message": "Job entrypoint command failed with exit code 1"},
-    {"jobDeploymentStatus": "Failed", "jobStatus": "RUNNING", "reason": "DeadlineExceeded",
-     "message": "The RayJob has passed the activeDeadlineSeconds."},
-    {"jobDeploymentStatus": "Complete", "jobStatus": "STOPPED", "message": "Job was intentionally stopped."},
-    {"jobDeploymentStatus": "ValidationFailed", "reason": "ValidationFailed", "message": "invalid spec"},
-])
+@pytest.mark.parametrize(
+    "status",
+    [
+        {
+            "jobDeploymentStatus": "Failed",
+            "jobStatus": "FAILED",
+            "reason": "AppFailed",
+            "message": "Job entrypoint command failed with exit code 1",
+        },
+        {
+            "jobDeploymentStatus": "Failed",
+            "jobStatus": "RUNNING",
+            "reason": "DeadlineExceeded",
+            "message": "The RayJob has passed the activeDeadlineSeconds.",
+        },
+        {"jobDeploymentStatus": "Complete", "jobStatus": "STOPPED", "message": "Job was intentionally stopped."},
+        {"jobDeploymentStatus": "ValidationFailed", "reason": "ValidationFailed", "message": "invalid spec"},
+    ],
+)
 def test_any_other_end_fails_with_the_jobs_message(status):
     with pytest.raises(rayjob.SweepFailed) as failure:
         rayjob.outcome("sweep-1", "ray", status)
@@ -116,7 +134,7 @@ def test_flags_the_stack_sets_are_refused_in_the_settings(flag):
 
 
 def test_flags_the_cli_refuses_are_refused_in_the_settings_before_any_resource():
-    with pytest.raises(Exception, match="sweepArgs.*num-samples"):
+    with pytest.raises(Exception, match=r"sweepArgs.*num-samples"):
         settings_of(sweepArgs=["--name", "x", "--num-samples", "0"])
     with pytest.raises(Exception, match="no --name"):
         settings_of(sweepArgs=["--num-samples", "4"])

@@ -3,7 +3,6 @@ registry and nowhere else."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from manifests import registry
@@ -19,16 +18,30 @@ def test_a_bad_registry_name_is_refused_before_any_resource(value, why):
         parse({**VALID, "ray-aks:registryName": value})
 
 
-@pytest.mark.parametrize("image", ["docker.io/rayproject/ray:2.60.0-py311", "myacr.azurecr.io/ray-aks/workload:2.60.0-py311",
-                                   "localhost:5000/workload:2.60.0-py311"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        "docker.io/rayproject/ray:2.60.0-py311",
+        "myacr.azurecr.io/ray-aks/workload:2.60.0-py311",
+        "localhost:5000/workload:2.60.0-py311",
+    ],
+)
 def test_an_image_setting_naming_a_registry_is_refused(image):
     with pytest.raises(SettingsError, match="names a registry"):
         parse({**VALID, "ray-aks:rayImage": image})
 
 
 def pod(image: str) -> dict:
-    return {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}],
-                                           "initContainers": [{"name": "i", "image": image}]}}}}
+    return {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [{"name": "c", "image": image}],
+                    "initContainers": [{"name": "i", "image": image}],
+                }
+            }
+        }
+    }
 
 
 def test_every_container_and_init_container_is_put_in_the_stacks_registry():

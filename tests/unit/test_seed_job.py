@@ -14,7 +14,7 @@ import pytest
 import versions
 from manifests import pools, seed_job, volumes, workload_identity
 from settings import parse
-from workloads import data, mnist_source, seed
+from workloads import data, mnist_source, seed, sources
 
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
 S = parse(VALID)
@@ -52,7 +52,9 @@ def test_the_job_runs_on_the_cpu_pool_as_the_ray_identity_with_the_datasets_clai
     labels = manifest["spec"]["template"]["metadata"]["labels"]
     assert workload_identity.pod_labels().items() <= labels.items()
     datasets = volumes.blob_volumes(S)[0]
-    assert spec["volumes"] == [{"name": datasets.claim_name, "persistentVolumeClaim": {"claimName": datasets.claim_name}}]
+    assert spec["volumes"] == [
+        {"name": datasets.claim_name, "persistentVolumeClaim": {"claimName": datasets.claim_name}}
+    ]
     assert spec["containers"][0]["volumeMounts"] == [{"name": datasets.claim_name, "mountPath": S.datasets_mount_path}]
 
 
@@ -72,6 +74,7 @@ def test_the_job_is_never_deleted_behind_pulumis_back_and_a_failed_one_is_replac
 
 # --- the seed step -----------------------------------------------------------------------------------
 
+
 def idx(array: np.ndarray) -> bytes:
     return gzip.compress(data.encode_idx(array), mtime=0)
 
@@ -84,8 +87,10 @@ def small_source(tmp_path):
     directory.mkdir()
     files = []
     for prefix, count in (("train", 60), ("t10k", 10)):
-        for kind, array in (("images", rng.integers(0, 255, (count, 28, 28), dtype=np.uint8)),
-                            ("labels", rng.integers(0, 10, count, dtype=np.uint8))):
+        for kind, array in (
+            ("images", rng.integers(0, 255, (count, 28, 28), dtype=np.uint8)),
+            ("labels", rng.integers(0, 10, count, dtype=np.uint8)),
+        ):
             name = f"{prefix}-{kind}-idx{3 if kind == 'images' else 1}-ubyte.gz"
             body = idx(array)
             (directory / name).write_bytes(body)
@@ -121,12 +126,16 @@ def test_seeding_replaces_packs_that_are_not_the_full_dataset(small_source, tmp_
 
 
 def test_the_published_files_are_the_full_mnist():
-    assert [f.name for f in mnist_source.FILES] == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                                    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert [f.name for f in mnist_source.FILES] == [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     assert mnist_source.SPLIT_SIZES == {"train": 60_000, "val": 10_000}
     # data.download_idx reads the same mirrors and checksums: one declaration.
     assert sources.MNIST_MIRRORS is mnist_source.MIRRORS
-    assert sources.MNIST_MD5 == {f.name: f.md5 for f in mnist_source.FILES}
+    assert {f.name: f.md5 for f in mnist_source.FILES} == sources.MNIST_MD5
 
 
 def test_the_seed_command_parses_as_the_module_cli(tmp_path, capsys):

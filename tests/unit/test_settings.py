@@ -61,8 +61,9 @@ def test_the_dev_stack_ships_no_allow_list_and_asks_for_the_users_own_ip():
 
 
 def test_values_arrive_as_text_like_the_pulumi_cli_sends_them():
-    loaded = parse({**VALID, "ray-aks:gpuMaxCount": "4", "ray-aks:gpuSpot": "true",
-                    "ray-aks:availabilityZones": '["1","2"]'})
+    loaded = parse(
+        {**VALID, "ray-aks:gpuMaxCount": "4", "ray-aks:gpuSpot": "true", "ray-aks:availabilityZones": '["1","2"]'}
+    )
     assert (loaded.gpu_max_count, loaded.gpu_spot, loaded.availability_zones) == (4, True, ["1", "2"])
 
 
@@ -197,12 +198,22 @@ def test_every_example_in_the_model_is_itself_a_valid_value():
         parse({**VALID, **overrides})
 
 
-@pytest.mark.parametrize(("size", "gpu"), [
-    ("Standard_NC24ads_A100_v4", True), ("Standard_NC4as_T4_v3", True), ("Standard_ND96isr_H100_v5", True),
-    ("Standard_NV36ads_A10_v5", True), ("Standard_NC6s_v3", True), ("Standard_NCC40ads_H100_v5", True),
-    ("Standard_D8ds_v5", False), ("Standard_E64-32s_v5", False), ("Standard_B2ms", False),
-    ("Standard_HB120rs_v3", False), ("Standard_L8s_v3", False),
-])
+@pytest.mark.parametrize(
+    ("size", "gpu"),
+    [
+        ("Standard_NC24ads_A100_v4", True),
+        ("Standard_NC4as_T4_v3", True),
+        ("Standard_ND96isr_H100_v5", True),
+        ("Standard_NV36ads_A10_v5", True),
+        ("Standard_NC6s_v3", True),
+        ("Standard_NCC40ads_H100_v5", True),
+        ("Standard_D8ds_v5", False),
+        ("Standard_E64-32s_v5", False),
+        ("Standard_B2ms", False),
+        ("Standard_HB120rs_v3", False),
+        ("Standard_L8s_v3", False),
+    ],
+)
 def test_gpu_families_are_recognised_from_the_vm_size_name(size, gpu):
     assert settings.is_gpu_vm_size(size) is gpu
 
@@ -238,8 +249,14 @@ def test_upgrade_channel_node_image_requires_the_node_image_os_channel():
 
 def test_public_allow_lists_take_up_to_200_ranges_as_aks_does():
     ranges = [f"20.{i // 250}.{i % 250}.0/24" for i in range(201)]
-    assert len(parse({**VALID, "ray-aks:apiServerAuthorizedIpRanges": json.dumps(ranges[:200])})
-               .api_server_authorized_ip_ranges) == 200
+    assert (
+        len(
+            parse(
+                {**VALID, "ray-aks:apiServerAuthorizedIpRanges": json.dumps(ranges[:200])}
+            ).api_server_authorized_ip_ranges
+        )
+        == 200
+    )
     with pytest.raises(SettingsError) as caught:
         parse({**VALID, "ray-aks:apiServerAuthorizedIpRanges": json.dumps(ranges)})
     line = str(caught.value).splitlines()[1]

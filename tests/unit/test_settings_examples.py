@@ -21,11 +21,14 @@ def message_for(key: str, raw: str) -> str:
     return line
 
 
-@pytest.mark.parametrize(("key", "raw"), [
-    ("apiServerAuthorizedIpRanges", '["0.0.0.0/0"]'),
-    ("storageAllowedIpRanges", '["10.0.0.0/8"]'),
-    ("availabilityZones", '["9"]'),
-])
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("apiServerAuthorizedIpRanges", '["0.0.0.0/0"]'),
+        ("storageAllowedIpRanges", '["10.0.0.0/8"]'),
+        ("availabilityZones", '["9"]'),
+    ],
+)
 def test_a_list_setting_is_set_one_element_at_a_time_with_path(key, raw):
     # `pulumi config set key '[...]'` stores a string, which the CLI then refuses against `type: array`.
     assert DECLARED[f"ray-aks:{key}"]["type"] == "array"

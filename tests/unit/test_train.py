@@ -27,7 +27,7 @@ def toy_digits(n: int = 96, seed: int = 0):
     images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
     for i, label in enumerate(labels):
         row, col = 4 + 12 * (label // 5), 2 + 5 * (label % 5)
-        images[i, row:row + 3, col:col + 3] = 255
+        images[i, row : row + 3, col : col + 3] = 255
     return train.to_device(images, labels, torch.device("cpu"))
 
 
@@ -97,7 +97,8 @@ def test_a_run_resumed_from_a_snapshot_continues_exactly_as_if_never_stopped(tmp
 
 def test_hyperparameters_come_from_a_trial_config_ignoring_other_keys():
     hp = train.Hyperparameters.from_config(
-        {"lr": np.float64(0.02), "batch_size": np.int64(64), "width": 8, "data_dir": "/x", "max_epochs": 3})
+        {"lr": np.float64(0.02), "batch_size": np.int64(64), "width": 8, "data_dir": "/x", "max_epochs": 3}
+    )
     assert hp == train.Hyperparameters(lr=0.02, batch_size=64, width=8)
     assert type(hp.batch_size) is int and type(hp.lr) is float
 
@@ -123,13 +124,16 @@ def test_without_a_gpu_training_runs_on_the_cpu_in_float32():
     assert train.build(HP, 64, 1, torch.device("cpu"), seed=0).scaler.is_enabled() is False
 
 
-@pytest.mark.parametrize("capability, expected", [
-    ((7, 5), train.FP16),  # T4 (Turing): bf16 only emulated
-    ((7, 0), train.FP16),  # V100
-    ((8, 0), train.BF16),  # A100
-    ((8, 6), train.BF16),  # A10, RTX 30xx
-    ((9, 0), train.BF16),  # H100
-])
+@pytest.mark.parametrize(
+    "capability, expected",
+    [
+        ((7, 5), train.FP16),  # T4 (Turing): bf16 only emulated
+        ((7, 0), train.FP16),  # V100
+        ((8, 0), train.BF16),  # A100
+        ((8, 6), train.BF16),  # A10, RTX 30xx
+        ((9, 0), train.BF16),  # H100
+    ],
+)
 def test_a_gpu_gets_bf16_from_compute_capability_8_and_fp16_with_gradient_scaling_below(capability, expected):
     precision = train.choose_precision(torch.device("cuda"), capability=capability)
     assert precision == expected

@@ -23,8 +23,10 @@ def prepared(tmp_path) -> tuple[Path, Path]:
     (datasets / "mnist").mkdir(parents=True)
     results.mkdir()
     for split in data.SPLITS:
-        data.publish(data.pack_path(datasets, split),
-                     data.encode_pack(np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8), "test"))
+        data.publish(
+            data.pack_path(datasets, split),
+            data.encode_pack(np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8), "test"),
+        )
     return datasets, results
 
 
@@ -42,29 +44,32 @@ def cluster_args(prepared) -> list[str]:
     return ["--data-dir", str(datasets), "--storage-path", str(results)]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--num-samples", "-3"], "--num-samples: must be >= 1, got -3"),
-    (["--num-samples", "0"], "--num-samples: must be >= 1"),
-    (["--num-samples", "many"], "--num-samples: not an integer: 'many'"),
-    (["--max-epochs", "0"], "--max-epochs: must be >= 1"),
-    (["--grace-period", "0"], "--grace-period: must be >= 1"),
-    (["--checkpoint-every", "0"], "--checkpoint-every: must be >= 1"),
-    (["--cpus-per-trial", "0"], "--cpus-per-trial: must be > 0"),
-    (["--cpus-per-trial", "-1"], "--cpus-per-trial: must be > 0"),
-    (["--gpus-per-trial", "1.5"], "--gpus-per-trial: must be > 0 and <= 1, got 1.5"),
-    (["--gpus-per-trial", "0"], "--gpus-per-trial: must be > 0 and <= 1"),
-    (["--gpus-per-trial", "-0.25"], "--gpus-per-trial: must be > 0 and <= 1"),
-    (["--gpus-per-trial", "nan"], "--gpus-per-trial: must be finite"),
-    (["--max-concurrent", "0"], "--max-concurrent: must be >= 1"),
-    (["--max-failures", "-1"], "--max-failures: must be >= 0"),
-    (["--seed", "-1"], "--seed: must be >= 0"),
-    (["--name", "a/b"], "--name: must be letters, digits"),
-    (["--name", ".."], "--name: must be letters, digits"),
-    (["--name", ""], "--name: must be letters, digits"),
-    (["--resume", "sometimes"], "--resume: invalid choice"),
-    (["--max-epochs", "3", "--grace-period", "5"], "--grace-period (5) must not exceed --max-epochs (3)"),
-    (["--smoke"], "unrecognized arguments: --smoke"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--num-samples", "-3"], "--num-samples: must be >= 1, got -3"),
+        (["--num-samples", "0"], "--num-samples: must be >= 1"),
+        (["--num-samples", "many"], "--num-samples: not an integer: 'many'"),
+        (["--max-epochs", "0"], "--max-epochs: must be >= 1"),
+        (["--grace-period", "0"], "--grace-period: must be >= 1"),
+        (["--checkpoint-every", "0"], "--checkpoint-every: must be >= 1"),
+        (["--cpus-per-trial", "0"], "--cpus-per-trial: must be > 0"),
+        (["--cpus-per-trial", "-1"], "--cpus-per-trial: must be > 0"),
+        (["--gpus-per-trial", "1.5"], "--gpus-per-trial: must be > 0 and <= 1, got 1.5"),
+        (["--gpus-per-trial", "0"], "--gpus-per-trial: must be > 0 and <= 1"),
+        (["--gpus-per-trial", "-0.25"], "--gpus-per-trial: must be > 0 and <= 1"),
+        (["--gpus-per-trial", "nan"], "--gpus-per-trial: must be finite"),
+        (["--max-concurrent", "0"], "--max-concurrent: must be >= 1"),
+        (["--max-failures", "-1"], "--max-failures: must be >= 0"),
+        (["--seed", "-1"], "--seed: must be >= 0"),
+        (["--name", "a/b"], "--name: must be letters, digits"),
+        (["--name", ".."], "--name: must be letters, digits"),
+        (["--name", ""], "--name: must be letters, digits"),
+        (["--resume", "sometimes"], "--resume: invalid choice"),
+        (["--max-epochs", "3", "--grace-period", "5"], "--grace-period (5) must not exceed --max-epochs (3)"),
+        (["--smoke"], "unrecognized arguments: --smoke"),
+    ],
+)
 def test_a_bad_argument_is_rejected_with_its_name_before_ray_starts(argv, message, prepared, capsys):
     assert message in rejected([*cluster_args(prepared), *argv], capsys)
 
@@ -129,22 +134,52 @@ def test_the_grace_period_shrinks_to_fit_a_short_run(tmp_path):
 
 
 def test_cluster_arguments_are_all_taken(prepared):
-    sweep = tune.parse_sweep([*cluster_args(prepared), "--name", "r1", "--num-samples", "40", "--max-epochs", "20",
-                              "--cpus-per-trial", "2", "--gpus-per-trial", "0.5", "--max-concurrent", "8",
-                              "--checkpoint-every", "5", "--max-failures", "1", "--seed", "7", "--resume", "never"])
-    assert (sweep.name, sweep.num_samples, sweep.max_epochs, sweep.cpus_per_trial, sweep.gpus_per_trial) == \
-        ("r1", 40, 20, 2.0, 0.5)
+    sweep = tune.parse_sweep(
+        [
+            *cluster_args(prepared),
+            "--name",
+            "r1",
+            "--num-samples",
+            "40",
+            "--max-epochs",
+            "20",
+            "--cpus-per-trial",
+            "2",
+            "--gpus-per-trial",
+            "0.5",
+            "--max-concurrent",
+            "8",
+            "--checkpoint-every",
+            "5",
+            "--max-failures",
+            "1",
+            "--seed",
+            "7",
+            "--resume",
+            "never",
+        ]
+    )
+    assert (sweep.name, sweep.num_samples, sweep.max_epochs, sweep.cpus_per_trial, sweep.gpus_per_trial) == (
+        "r1",
+        40,
+        20,
+        2.0,
+        0.5,
+    )
     assert (sweep.max_concurrent, sweep.checkpoint_every, sweep.max_failures, sweep.seed) == (8, 5, 1, 7)
     assert sweep.run_dir == prepared[1] / "r1"
 
 
-@pytest.mark.parametrize("resources, cpus, gpus, expected", [
-    ({"CPU": 2.0}, 1, 0, 2),
-    ({"CPU": 16.0, "GPU": 1.0}, 1, 0.25, 4),
-    ({"CPU": 3.0, "GPU": 2.0}, 1, 0.25, 3),
-    ({"CPU": 1.0}, 2, 0, 1),  # never zero: the one trial waits for an autoscaled node
-    ({"CPU": 8.0}, 1, 0.5, 1),  # GPUs requested, none yet
-])
+@pytest.mark.parametrize(
+    "resources, cpus, gpus, expected",
+    [
+        ({"CPU": 2.0}, 1, 0, 2),
+        ({"CPU": 16.0, "GPU": 1.0}, 1, 0.25, 4),
+        ({"CPU": 3.0, "GPU": 2.0}, 1, 0.25, 3),
+        ({"CPU": 1.0}, 2, 0, 1),  # never zero: the one trial waits for an autoscaled node
+        ({"CPU": 8.0}, 1, 0.5, 1),  # GPUs requested, none yet
+    ],
+)
 def test_concurrency_is_what_the_cluster_holds_at_once(resources, cpus, gpus, expected):
     assert capacity.concurrent_trials(capacity.groups_from_resources(resources), cpus, gpus) == expected
 
@@ -158,8 +193,13 @@ def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch, caplog):
 
 
 def test_the_command_exits_2_with_a_message_on_a_bad_argument():
-    result = subprocess.run([sys.executable, "-m", "workloads.tune", "--gpus-per-trial", "2"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "workloads.tune", "--gpus-per-trial", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "argument --gpus-per-trial: must be > 0 and <= 1, got 2" in result.stderr
     assert "usage: python -m workloads.tune" in result.stderr
@@ -184,16 +224,20 @@ def summary(**changes) -> dict:
     return {"complete": True, "best_accuracy": 0.98, "num_errors": 0, **changes}
 
 
-@pytest.mark.parametrize("content, allow_errors, signal_name, code", [
-    (summary(), False, None, 0),
-    (summary(num_errors=1), False, None, tune.EXIT_TRIALS_FAILED),
-    (summary(num_errors=1), True, None, 0),
-    (summary(best_accuracy=None, num_errors=3), True, None, tune.EXIT_TRIALS_FAILED),  # nothing to show
-    (summary(complete=False), False, None, tune.EXIT_INCOMPLETE),
-    (summary(complete=False), False, "SIGTERM", 143),
-])
-def test_the_exit_status_tells_finished_failed_incomplete_and_stopped_runs_apart(prepared, content, allow_errors,
-                                                                                signal_name, code):
+@pytest.mark.parametrize(
+    "content, allow_errors, signal_name, code",
+    [
+        (summary(), False, None, 0),
+        (summary(num_errors=1), False, None, tune.EXIT_TRIALS_FAILED),
+        (summary(num_errors=1), True, None, 0),
+        (summary(best_accuracy=None, num_errors=3), True, None, tune.EXIT_TRIALS_FAILED),  # nothing to show
+        (summary(complete=False), False, None, tune.EXIT_INCOMPLETE),
+        (summary(complete=False), False, "SIGTERM", 143),
+    ],
+)
+def test_the_exit_status_tells_finished_failed_incomplete_and_stopped_runs_apart(
+    prepared, content, allow_errors, signal_name, code
+):
     sweep = tune.parse_sweep([*cluster_args(prepared), *(["--allow-errors"] if allow_errors else [])])
     stop = tune.GracefulStop()
     stop.received = signal_name

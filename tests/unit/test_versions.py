@@ -31,8 +31,11 @@ def test_a_requirement_that_is_not_one_exact_pin_is_refused(requirement):
 
 
 def test_every_package_is_pinned_in_one_group_only():
-    direct = [pins.canonicalize_name(r.name) for name in GROUPS for r in
-              (pins.Requirement(e) for e in GROUPS[name] if isinstance(e, str))]
+    direct = [
+        pins.canonicalize_name(r.name)
+        for name in GROUPS
+        for r in (pins.Requirement(e) for e in GROUPS[name] if isinstance(e, str))
+    ]
     assert sorted(direct) == sorted(set(direct))
 
 
@@ -84,14 +87,20 @@ def test_the_kuberay_crd_schemas_in_the_repository_belong_to_the_pinned_chart():
     folder = crd.FOLDER
     assert (folder / "raycluster-v1.schema.json").is_file(), (
         f"no CRD schemas for kuberay-operator {versions.KUBERAY_CHART_VERSION} in {schemas}; "
-        "refresh them as tests/schemas/*/SOURCE.txt says")
+        "refresh them as tests/schemas/*/SOURCE.txt says"
+    )
     assert f"tag v{versions.KUBERAY_CHART_VERSION}" in (folder / "SOURCE.txt").read_text()
-    assert [p.name for p in schemas.glob("kuberay-v*") if p.is_dir()] == [folder.name], "one schema folder: the pinned one"
+    assert [p.name for p in schemas.glob("kuberay-v*") if p.is_dir()] == [folder.name], (
+        "one schema folder: the pinned one"
+    )
 
 
 def test_no_test_reads_outside_the_repository():
     # A user's clone has nothing beside it: every file a test reads must be inside the repository.
     root = Path(__file__).resolve().parents[2]
-    offenders = [str(p.relative_to(root)) for p in (root / "tests").rglob("*.py")
-                 if re.search(r"""/\s*["']\.\.["']|["']\.\./|parents\[[3-9]\]""", p.read_text())]
+    offenders = [
+        str(p.relative_to(root))
+        for p in (root / "tests").rglob("*.py")
+        if re.search(r"""/\s*["']\.\.["']|["']\.\./|parents\[[3-9]\]""", p.read_text())
+    ]
     assert offenders == []

@@ -27,18 +27,37 @@ from settings import DATASETS_CONTAINER, EXAMPLE_PUBLIC_CIDR, RESULTS_CONTAINER,
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
 SETTINGS = parse({"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]})
 DATASETS, RESULTS = blob_volumes(SETTINGS)
-IDS = {"namespace": "ray", "resource_group": "storage-rg", "account": "rayaksdata042",
-       "client_id": "3c20d8e3-fdee-5025-ae42-1579eb9bc801"}
+IDS = {
+    "namespace": "ray",
+    "resource_group": "storage-rg",
+    "account": "rayaksdata042",
+    "client_id": "3c20d8e3-fdee-5025-ae42-1579eb9bc801",
+}
 
 # BlobFuse2 flags that exist: the Blob CSI driver's allow-list of BlobFuse2 flags
 # (kubernetes-sigs/blob-csi-driver pkg/blob/blob.go, allowedEphemeralMountOptions, "verified against
 # blobfuse2 mount --help"), plus the two it keeps for PVs only (--tmp-path) or sets itself (--use-adls).
 KNOWN_FLAGS = {
-    "--allow-other", "--attr-cache-max-size-mb", "--attr-cache-timeout", "--attr-timeout", "--block-cache",
-    "--block-cache-block-size", "--block-cache-disk-size", "--block-cache-disk-timeout",
-    "--block-cache-parallelism", "--block-cache-pool-size", "--block-cache-prefetch",
-    "--block-cache-prefetch-on-open", "--cache-size-mb", "--file-cache-timeout", "--log-level",
-    "--negative-timeout", "--entry-timeout", "--cancel-list-on-mount-seconds", "--tmp-path", "--use-adls",
+    "--allow-other",
+    "--attr-cache-max-size-mb",
+    "--attr-cache-timeout",
+    "--attr-timeout",
+    "--block-cache",
+    "--block-cache-block-size",
+    "--block-cache-disk-size",
+    "--block-cache-disk-timeout",
+    "--block-cache-parallelism",
+    "--block-cache-pool-size",
+    "--block-cache-prefetch",
+    "--block-cache-prefetch-on-open",
+    "--cache-size-mb",
+    "--file-cache-timeout",
+    "--log-level",
+    "--negative-timeout",
+    "--entry-timeout",
+    "--cancel-list-on-mount-seconds",
+    "--tmp-path",
+    "--use-adls",
 }
 # FUSE options BlobFuse2 understands (Azure/azure-storage-fuse cmd/mount.go, libfuse-options).
 KNOWN_FUSE_OPTIONS = {"allow_other", "attr_timeout", "entry_timeout", "negative_timeout", "direct_io"}
@@ -60,6 +79,7 @@ def options(volume) -> dict[str, str]:
 
 # --- Valid Kubernetes objects --------------------------------------------------------------------------
 
+
 def test_the_storage_class_and_every_pv_and_pvc_are_valid_kubernetes_objects():
     objects = [storage_class()]
     for volume in blob_volumes(SETTINGS):
@@ -79,17 +99,25 @@ def test_the_storage_class_provisions_nothing_so_a_stray_claim_cannot_create_a_k
 def test_each_static_pv_still_binds_its_claim_through_the_class_name(volume):
     pv, pvc = persistent_volume(volume, **IDS), persistent_volume_claim(volume, "ray")
     assert pv["spec"]["storageClassName"] == pvc["spec"]["storageClassName"] == storage_class()["metadata"]["name"]
-    assert pv["spec"]["claimRef"]["name"] == pvc["metadata"]["name"] and pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    assert (
+        pv["spec"]["claimRef"]["name"] == pvc["metadata"]["name"]
+        and pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    )
 
 
 # --- Each PV: one container, through the managed identity ---------------------------------------------
+
 
 @pytest.mark.parametrize("volume", blob_volumes(SETTINGS), ids=lambda v: v.container)
 def test_each_pv_mounts_one_container_with_the_workload_identity_token_and_no_key(volume):
     pv = persistent_volume(volume, **IDS)
     assert pv["spec"]["csi"]["volumeAttributes"] == {
-        "resourceGroup": "storage-rg", "storageAccount": "rayaksdata042", "containerName": volume.container,
-        "protocol": "fuse2", "clientID": IDS["client_id"], "mountWithWorkloadIdentityToken": "true",
+        "resourceGroup": "storage-rg",
+        "storageAccount": "rayaksdata042",
+        "containerName": volume.container,
+        "protocol": "fuse2",
+        "clientID": IDS["client_id"],
+        "mountWithWorkloadIdentityToken": "true",
     }
     assert "nodeStageSecretRef" not in pv["spec"]["csi"]
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
@@ -108,7 +136,9 @@ def test_each_claim_and_its_pv_name_each_other_and_agree_on_class_access_and_siz
 
 def test_the_two_volumes_are_the_two_containers_at_the_two_mount_paths():
     assert [(v.container, v.mount_path) for v in blob_volumes(SETTINGS)] == [
-        (DATASETS_CONTAINER, SETTINGS.datasets_mount_path), (RESULTS_CONTAINER, SETTINGS.results_mount_path)]
+        (DATASETS_CONTAINER, SETTINGS.datasets_mount_path),
+        (RESULTS_CONTAINER, SETTINGS.results_mount_path),
+    ]
     assert len({v.pv_name for v in blob_volumes(SETTINGS)}) == 2
 
 
@@ -129,6 +159,7 @@ def test_a_volume_handle_the_driver_could_misread_is_refused(account, container)
 
 
 # --- BlobFuse2 options ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("volume", blob_volumes(SETTINGS), ids=lambda v: v.container)
 def test_every_mount_option_is_a_real_blobfuse2_flag_or_fuse_option_in_one_token(volume):

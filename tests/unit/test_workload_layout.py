@@ -25,8 +25,11 @@ def imported_modules(path: Path, top_level_only: bool) -> set[str]:
 
 
 def test_only_the_trainable_module_imports_ray_tune():
-    users = {path.name for path in WORKLOADS.glob("*.py")
-             if any(name == "ray.tune" or name.startswith("ray.tune.") for name in imported_modules(path, False))}
+    users = {
+        path.name
+        for path in WORKLOADS.glob("*.py")
+        if any(name == "ray.tune" or name.startswith("ray.tune.") for name in imported_modules(path, False))
+    }
     assert users == {"trainable.py"}
 
 
@@ -42,8 +45,11 @@ def test_importing_the_cli_does_not_import_ray():
 
 
 def workload_imports(module: str) -> set[str]:
-    return {name.split(".")[1] for name in imported_modules(WORKLOADS / f"{module}.py", False)
-            if name.startswith("workloads.") and (WORKLOADS / f"{name.split('.')[1]}.py").exists()}
+    return {
+        name.split(".")[1]
+        for name in imported_modules(WORKLOADS / f"{module}.py", False)
+        if name.startswith("workloads.") and (WORKLOADS / f"{name.split('.')[1]}.py").exists()
+    }
 
 
 def test_the_workload_modules_import_each_other_without_a_cycle():

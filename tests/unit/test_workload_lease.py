@@ -18,8 +18,15 @@ from workloads.lease import Holder, Lease, RunInUse
 
 def holder(**changes) -> Holder:
     now = time.time()
-    base = Holder(token="t0", host="ray-tune-head-abcde", pid=4242, started=now - 60, heartbeat=now,
-                  ray_job_id="02000000", submission_id="raysubmit_XYZ")
+    base = Holder(
+        token="t0",
+        host="ray-tune-head-abcde",
+        pid=4242,
+        started=now - 60,
+        heartbeat=now,
+        ray_job_id="02000000",
+        submission_id="raysubmit_XYZ",
+    )
     return replace(base, **changes)
 
 
@@ -94,8 +101,10 @@ def test_the_lease_names_the_ray_job_once_known(tmp_path):
     held = Lease(tmp_path / "run", settle_seconds=0).acquire()
     try:
         held.describe_job("03000000", "raysubmit_ABC")
-        assert (lease.read(tmp_path / "run").ray_job_id, lease.read(tmp_path / "run").submission_id) == \
-            ("03000000", "raysubmit_ABC")
+        assert (lease.read(tmp_path / "run").ray_job_id, lease.read(tmp_path / "run").submission_id) == (
+            "03000000",
+            "raysubmit_ABC",
+        )
     finally:
         held.release()
 

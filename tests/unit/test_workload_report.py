@@ -15,8 +15,15 @@ TRIALS = [
     TrialRecord("c_00002", COMPLETED, {"lr": 0.02}, ((1, 0.90), (2, 0.98), (3, 0.96)), 8.0, "cpu"),
     TrialRecord("d_00003", ERROR, {"lr": 0.5}, (), 0.5, "", error="RuntimeError: boom"),
 ]
-RUN = RunInfo(name="r", run_dir="/unused", wall_seconds=12.3456, ray_version="2.60.0", torch_version="2.13.0",
-              resumed=False, settings={"num_samples": 4})
+RUN = RunInfo(
+    name="r",
+    run_dir="/unused",
+    wall_seconds=12.3456,
+    ray_version="2.60.0",
+    torch_version="2.13.0",
+    resumed=False,
+    settings={"num_samples": 4},
+)
 
 
 def test_the_summary_names_the_best_trial_by_its_best_epoch():
@@ -28,8 +35,12 @@ def test_the_summary_names_the_best_trial_by_its_best_epoch():
 
 def test_the_summary_counts_trials_by_how_they_ended():
     summary = report.summarize(TRIALS, RUN)
-    assert (summary["num_trials"], summary["num_errors"], summary["num_completed"], summary["num_stopped_early"]) \
-        == (4, 1, 2, 1)
+    assert (summary["num_trials"], summary["num_errors"], summary["num_completed"], summary["num_stopped_early"]) == (
+        4,
+        1,
+        2,
+        1,
+    )
     assert summary["total_epochs"] == 7
     assert summary["wall_seconds"] == 12.346
     assert summary["ray_version"] == "2.60.0" and summary["device"] == "cpu"
@@ -38,9 +49,19 @@ def test_the_summary_counts_trials_by_how_they_ended():
 def test_each_trial_reports_final_and_best_accuracy_epochs_and_status():
     rows = {row["trial_id"]: row for row in report.summarize(TRIALS, RUN)["trials"]}
     assert rows["c_00002"] | {"history": None, "config": None} == {
-        "trial_id": "c_00002", "status": COMPLETED, "epochs": 3, "final_accuracy": 0.96, "best_accuracy": 0.98,
-        "compute_seconds": 8.0, "config": None, "history": None, "failures": 0, "error": None, "error_file": None,
-        "path": ""}
+        "trial_id": "c_00002",
+        "status": COMPLETED,
+        "epochs": 3,
+        "final_accuracy": 0.96,
+        "best_accuracy": 0.98,
+        "compute_seconds": 8.0,
+        "config": None,
+        "history": None,
+        "failures": 0,
+        "error": None,
+        "error_file": None,
+        "path": "",
+    }
     assert rows["d_00003"]["error"] == "RuntimeError: boom" and rows["d_00003"]["best_accuracy"] is None
 
 
@@ -64,23 +85,42 @@ def test_the_plot_copes_with_empty_and_single_trial_runs(tmp_path, trials):
 
 
 def test_interrupted_and_retried_trials_are_told_apart_from_finished_ones():
-    trials = [*TRIALS,
-              TrialRecord("e_00004", report.INTERRUPTED, {"lr": 0.03}, ((1, 0.7),), 1.0, "cpu"),
-              TrialRecord("f_00005", COMPLETED, {"lr": 0.04}, ((1, 0.8), (2, 0.9), (3, 0.95)), 3.0, "cpu",
-                          failures=2, error_file="/mnt/results/r/f/error.txt")]
+    trials = [
+        *TRIALS,
+        TrialRecord("e_00004", report.INTERRUPTED, {"lr": 0.03}, ((1, 0.7),), 1.0, "cpu"),
+        TrialRecord(
+            "f_00005",
+            COMPLETED,
+            {"lr": 0.04},
+            ((1, 0.8), (2, 0.9), (3, 0.95)),
+            3.0,
+            "cpu",
+            failures=2,
+            error_file="/mnt/results/r/f/error.txt",
+        ),
+    ]
     summary = report.summarize(trials, RunInfo(**{**RUN.__dict__, "num_samples": 6}))
-    assert (summary["num_completed"], summary["num_stopped_early"], summary["num_interrupted"],
-            summary["num_errors"], summary["num_retried"], summary["num_failures"]) == (3, 1, 1, 1, 1, 2)
+    assert (
+        summary["num_completed"],
+        summary["num_stopped_early"],
+        summary["num_interrupted"],
+        summary["num_errors"],
+        summary["num_retried"],
+        summary["num_failures"],
+    ) == (3, 1, 1, 1, 1, 2)
     assert summary["complete"] is False and summary["incomplete_reasons"] == ["1 trial interrupted"]
     rows = {row["trial_id"]: row for row in summary["trials"]}
     assert rows["f_00005"]["failures"] == 2 and rows["f_00005"]["error_file"] == "/mnt/results/r/f/error.txt"
 
 
-@pytest.mark.parametrize("changes, reasons", [
-    ({"num_samples": 4}, []),
-    ({"num_samples": 6}, ["2 of 6 trials never started"]),
-    ({"num_samples": 4, "stopped_by": "SIGTERM"}, ["the driver was stopped by SIGTERM"]),
-])
+@pytest.mark.parametrize(
+    "changes, reasons",
+    [
+        ({"num_samples": 4}, []),
+        ({"num_samples": 6}, ["2 of 6 trials never started"]),
+        ({"num_samples": 4, "stopped_by": "SIGTERM"}, ["the driver was stopped by SIGTERM"]),
+    ],
+)
 def test_a_run_is_incomplete_when_stopped_or_short_of_its_trials(changes, reasons):
     summary = report.summarize(TRIALS, RunInfo(**{**RUN.__dict__, **changes}))
     assert summary["incomplete_reasons"] == reasons and summary["complete"] is (not reasons)

@@ -7,9 +7,6 @@ import fnmatch
 from pathlib import Path
 
 import yaml
-from ray.runtime_env import RuntimeEnv
-
-from tools import pins
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME_ENV = yaml.safe_load((REPO / "workloads" / "runtime_env.yaml").read_text())
@@ -22,9 +19,11 @@ def test_a_job_downloads_no_package_at_start():
 
 
 def _excluded(relative: str) -> bool:
-    return any(fnmatch.fnmatch(f"/{relative}", pattern.rstrip("/") + ("/*" if pattern.endswith("/") else ""))
-               or fnmatch.fnmatch(f"/{relative}", "*/" + pattern.rstrip("/").lstrip("/") + "/*")
-               for pattern in RUNTIME_ENV["excludes"])
+    return any(
+        fnmatch.fnmatch(f"/{relative}", pattern.rstrip("/") + ("/*" if pattern.endswith("/") else ""))
+        or fnmatch.fnmatch(f"/{relative}", "*/" + pattern.rstrip("/").lstrip("/") + "/*")
+        for pattern in RUNTIME_ENV["excludes"]
+    )
 
 
 def test_every_module_the_workload_imports_is_uploaded_with_the_job():

@@ -34,17 +34,20 @@ def test_trial_directories_are_named_by_trainable_and_trial_id():
     assert trainable.trial_dirname(FakeTrial()) == "train_mnist_1a2b3c4d"
 
 
-@pytest.mark.parametrize("tune_status, last_epoch, has_error, expected", [
-    ("TERMINATED", 10, False, "completed"),
-    ("TERMINATED", 4, False, "stopped_early"),  # only ASHA ends a trial before max_epochs
-    ("RUNNING", 4, False, "interrupted"),  # Tune marks it TERMINATED at cleanup; the last step's view is used
-    ("PENDING", 0, False, "interrupted"),
-    ("PAUSED", 6, False, "interrupted"),
-    ("ERROR", 3, True, "error"),
-    ("TERMINATED", 10, True, "completed"),  # failed once, retried, finished: Result.error still holds it
-    ("", 2, False, "interrupted"),  # never seen by the monitor and short of its epochs
-    ("", 0, True, "error"),
-])
+@pytest.mark.parametrize(
+    "tune_status, last_epoch, has_error, expected",
+    [
+        ("TERMINATED", 10, False, "completed"),
+        ("TERMINATED", 4, False, "stopped_early"),  # only ASHA ends a trial before max_epochs
+        ("RUNNING", 4, False, "interrupted"),  # Tune marks it TERMINATED at cleanup; the last step's view is used
+        ("PENDING", 0, False, "interrupted"),
+        ("PAUSED", 6, False, "interrupted"),
+        ("ERROR", 3, True, "error"),
+        ("TERMINATED", 10, True, "completed"),  # failed once, retried, finished: Result.error still holds it
+        ("", 2, False, "interrupted"),  # never seen by the monitor and short of its epochs
+        ("", 0, True, "error"),
+    ],
+)
 def test_a_trial_is_classified_by_tunes_last_status_and_its_epochs(tune_status, last_epoch, has_error, expected):
     assert trainable.classify(tune_status, last_epoch, 10, has_error) == expected
 
@@ -55,4 +58,3 @@ def test_the_search_starts_from_the_known_good_point_unless_told_none(gpu, point
     assert trainable.initial_points("none", gpu) is None
     with pytest.raises(ValueError, match="'some'"):
         trainable.initial_points("some", gpu)
-

@@ -34,8 +34,7 @@ def workload_env(**extra: str) -> dict[str, str]:
     started from an activated venv (CI runs `.venv/bin/pytest`).
     """
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0",
-           **extra}
+    env = {**os.environ, "PATH": path, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0", **extra}
     env.pop("RAY_ADDRESS", None)
     return env
 

@@ -30,18 +30,39 @@ def head(tmp_path):
     # A short temp dir: Ray's unix socket paths must stay under ~107 characters.
     temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayt-XXXXXX"], text=True).strip())
     ports = {
-        "--port": free_port(), "--dashboard-port": dashboard_port, "--ray-client-server-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(), "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(), "--metrics-export-port": free_port(),
-        "--node-manager-port": free_port(), "--object-manager-port": free_port(),
+        "--port": free_port(),
+        "--dashboard-port": dashboard_port,
+        "--ray-client-server-port": free_port(),
+        "--dashboard-agent-listen-port": free_port(),
+        "--dashboard-agent-grpc-port": free_port(),
+        "--runtime-env-agent-port": free_port(),
+        "--metrics-export-port": free_port(),
+        "--node-manager-port": free_port(),
+        "--object-manager-port": free_port(),
     }
-    command = [RAY, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--dashboard-host", "127.0.0.1",
-               "--include-dashboard", "true", "--num-cpus", "2", "--num-gpus", "0", "--disable-usage-stats",
-               "--temp-dir", str(temp_dir), *[str(x) for pair in ports.items() for x in pair]]
+    command = [
+        RAY,
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--dashboard-host",
+        "127.0.0.1",
+        "--include-dashboard",
+        "true",
+        "--num-cpus",
+        "2",
+        "--num-gpus",
+        "0",
+        "--disable-usage-stats",
+        "--temp-dir",
+        str(temp_dir),
+        *[str(x) for pair in ports.items() for x in pair],
+    ]
     log = (tmp_path / "ray-start.log").open("w")
     # --block keeps every Ray daemon a descendant of this process, so the finalizer can kill exactly them.
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     address = f"http://127.0.0.1:{dashboard_port}"
     try:
         wait_for(lambda: _jobs_api_up(address, env["RAY_AUTH_TOKEN"]), 120, "the Ray dashboard's job API", proc)
@@ -69,10 +90,37 @@ def test_a_job_submitted_to_a_ray_head_runs_the_sweep_and_writes_a_summary(head,
     storage = tmp_path / "results"
     storage.mkdir()
     result = subprocess.run(
-        [RAY, "job", "submit", "--address", address, "--working-dir", str(working_dir), "--",
-         "python", "-m", "workloads.tune", "--data-dir", str(data_dir), "--storage-path", str(storage),
-         "--name", "job-1", "--num-samples", "2", "--max-epochs", "2", "--grace-period", "2"],
-        capture_output=True, text=True, timeout=400, env=env, cwd=tmp_path)
+        [
+            RAY,
+            "job",
+            "submit",
+            "--address",
+            address,
+            "--working-dir",
+            str(working_dir),
+            "--",
+            "python",
+            "-m",
+            "workloads.tune",
+            "--data-dir",
+            str(data_dir),
+            "--storage-path",
+            str(storage),
+            "--name",
+            "job-1",
+            "--num-samples",
+            "2",
+            "--max-epochs",
+            "2",
+            "--grace-period",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env,
+        cwd=tmp_path,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "succeeded" in output, output[-4000:]

@@ -24,8 +24,19 @@ ENV = workload_env(TUNE_GLOBAL_CHECKPOINT_S="1")
 
 
 def sweep_command(data_dir: Path, storage: Path, name: str, *extra: str) -> list[str]:
-    return python_module("workloads.tune", "--local", "--data-dir", str(data_dir), "--storage-path", str(storage),
-                         "--name", name, "--checkpoint-every", "1", *extra)
+    return python_module(
+        "workloads.tune",
+        "--local",
+        "--data-dir",
+        str(data_dir),
+        "--storage-path",
+        str(storage),
+        "--name",
+        name,
+        "--checkpoint-every",
+        "1",
+        *extra,
+    )
 
 
 def reports(run_dir: Path) -> dict[str, list[dict]]:
@@ -90,8 +101,7 @@ def stopped_run(data_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stopped")
     storage, name = tmp / "results", "stopped"
     run_dir = storage / name
-    command = sweep_command(data_dir, storage, name, "--num-samples", "4", "--max-epochs", "3",
-                            "--grace-period", "3")
+    command = sweep_command(data_dir, storage, name, "--num-samples", "4", "--max-epochs", "3", "--grace-period", "3")
     outcome = {}
     log = tmp / "first.log"
     first, _ = started_and_reporting(command, log, run_dir)
@@ -108,8 +118,9 @@ def stopped_run(data_dir, tmp_path_factory):
     finally:
         kill_tree(first, known=tree)  # whatever is left of its local Ray
     outcome["before_resume"] = reports(run_dir)
-    outcome["summary_after_stop"] = json.loads((run_dir / "summary.json").read_text()) \
-        if (run_dir / "summary.json").exists() else None
+    outcome["summary_after_stop"] = (
+        json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else None
+    )
     third = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=600)
     outcome["third"] = (third.returncode, third.stdout + third.stderr)
     outcome["summary"] = json.loads((run_dir / "summary.json").read_text())
@@ -149,7 +160,7 @@ def test_the_stopped_run_resumes_to_the_end_with_no_trial_lost(stopped_run):
     after = reports(stopped_run["run_dir"])
     for trial, rows in stopped_run["before_resume"].items():
         # The same trial went on: its earlier reports are kept, not re-run from scratch.
-        assert [r["wall_time"] for r in after[trial][:len(rows)]] == [r["wall_time"] for r in rows]
+        assert [r["wall_time"] for r in after[trial][: len(rows)]] == [r["wall_time"] for r in rows]
     assert not (stopped_run["run_dir"] / "driver.lease.json").exists()
 
 
@@ -159,8 +170,19 @@ def failing_run(data_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("failing")
     storage = tmp / "results"
     run_dir = storage / "failing"
-    command = sweep_command(data_dir, storage, "failing", "--num-samples", "2", "--max-epochs", "4",
-                            "--grace-period", "4", "--max-failures", "0")
+    command = sweep_command(
+        data_dir,
+        storage,
+        "failing",
+        "--num-samples",
+        "2",
+        "--max-epochs",
+        "4",
+        "--grace-period",
+        "4",
+        "--max-failures",
+        "0",
+    )
     proc, found = started_and_reporting(command, tmp / "run.log", run_dir)
     log = tmp / "run.log"
     tree: set[int] = set()
@@ -172,8 +194,13 @@ def failing_run(data_dir, tmp_path_factory):
         code, output = finish(proc, log, 300)
     finally:
         kill_tree(proc, known=tree)
-    return {"code": code, "output": output, "victim": victim, "storage": storage,
-            "summary": json.loads((run_dir / "summary.json").read_text())}
+    return {
+        "code": code,
+        "output": output,
+        "victim": victim,
+        "storage": storage,
+        "summary": json.loads((run_dir / "summary.json").read_text()),
+    }
 
 
 def test_a_trial_that_fails_for_good_makes_the_run_exit_non_zero(failing_run):
@@ -202,8 +229,13 @@ def test_corrupt_data_is_one_error_in_the_driver_before_any_trial(data_dir, tmp_
             buf[-1] ^= 0xFF  # one flipped byte in the payload
         data.pack_path(bad, split).write_bytes(bytes(buf))
     storage = tmp_path / "results"
-    result = subprocess.run(sweep_command(bad, storage, "corrupt", "--num-samples", "2", "--max-epochs", "1"),
-                            capture_output=True, text=True, env=ENV, timeout=240)
+    result = subprocess.run(
+        sweep_command(bad, storage, "corrupt", "--num-samples", "2", "--max-epochs", "1"),
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=240,
+    )
     assert result.returncode == tune.EXIT_USAGE, (result.stdout + result.stderr)[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
     assert len(errors) == 1 and "checksum mismatch" in errors[0] and str(data.pack_path(bad, "val")) in errors[0]

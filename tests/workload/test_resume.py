@@ -34,9 +34,23 @@ def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path
     storage = tmp_path / "results"
     run_dir = storage / "interrupted"
     command = python_module(
-        "workloads.tune", "--local", "--data-dir", str(data_dir), "--storage-path", str(storage),
-        "--name", "interrupted", "--num-samples", str(NUM_SAMPLES), "--max-epochs", str(MAX_EPOCHS),
-        "--grace-period", str(MAX_EPOCHS), "--checkpoint-every", "1")
+        "workloads.tune",
+        "--local",
+        "--data-dir",
+        str(data_dir),
+        "--storage-path",
+        str(storage),
+        "--name",
+        "interrupted",
+        "--num-samples",
+        str(NUM_SAMPLES),
+        "--max-epochs",
+        str(MAX_EPOCHS),
+        "--grace-period",
+        str(MAX_EPOCHS),
+        "--checkpoint-every",
+        "1",
+    )
     # Tune saves the experiment state at most every 10 s by default; every second keeps the test short.
     env = workload_env(TUNE_GLOBAL_CHECKPOINT_S="1")
     with (tmp_path / "first.log").open("w") as log:

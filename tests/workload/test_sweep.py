@@ -27,11 +27,24 @@ def local_ray():
 @pytest.fixture(scope="module")
 def finished_sweep(local_ray, data_dir, tmp_path_factory):
     """One sweep shared by this module's tests: 3 trials of up to 3 epochs, two at a time."""
-    sweep = Sweep(name="small", data_dir=data_dir, storage_path=tmp_path_factory.mktemp("results"), num_samples=3, max_epochs=3,
-                  grace_period=1, checkpoint_every=2)
+    sweep = Sweep(
+        name="small",
+        data_dir=data_dir,
+        storage_path=tmp_path_factory.mktemp("results"),
+        num_samples=3,
+        max_epochs=3,
+        grace_period=1,
+        checkpoint_every=2,
+    )
     trials = trainable.run(sweep, gpus_per_trial=0.0, max_concurrent=2, resume=False)
-    run = report.RunInfo(name=sweep.name, run_dir=str(sweep.run_dir), wall_seconds=1.0, ray_version=ray.__version__,
-                         torch_version="test", resumed=False)
+    run = report.RunInfo(
+        name=sweep.name,
+        run_dir=str(sweep.run_dir),
+        wall_seconds=1.0,
+        ray_version=ray.__version__,
+        torch_version="test",
+        resumed=False,
+    )
     summary_path, plot_path = report.write_report(trials, run)
     return sweep, trials, json.loads(summary_path.read_text()), plot_path
 

@@ -919,7 +919,7 @@ def parse(config: dict[str, Any], today: date | None = None) -> Settings:
         support = kubernetes_support(settings.kubernetes_version, today)
         if support and support[0] == "error":
             lines.append(_line("kubernetes_version", settings.kubernetes_version, support[1]))
-    if lines:
+    if lines or settings is None:
         raise SettingsError("Invalid configuration:\n  " + "\n  ".join(lines))
     return settings
 

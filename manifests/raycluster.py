@@ -8,6 +8,8 @@ controllers/ray/utils/validation.go); tests validate the manifest against the v1
 
 from __future__ import annotations
 
+from typing import Any
+
 import versions
 from manifests import monitoring, pools, volumes, workload_identity
 from settings import Settings
@@ -242,7 +244,7 @@ def _pod_template(
         "resources": {"requests": dict(MOUNT_CHECK_RESOURCES), "limits": dict(MOUNT_CHECK_RESOURCES)},
         "securityContext": CONTAINER_SECURITY_CONTEXT,
     }
-    spec = {
+    spec: dict[str, Any] = {
         # Head and workers run as two accounts federated with the same managed identity (the Blob CSI
         # driver mounts with each pod's own token, requested through the CSIDriver's tokenRequests, not
         # the pod's mounted one). KubeRay binds the autoscaler's Role (patch pods and rayclusters) to the

@@ -12,6 +12,8 @@ two accounts, each the subject of a federated credential of the same managed ide
 
 from __future__ import annotations
 
+from typing import Any
+
 USE_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 TENANT_ID_ANNOTATION = "azure.workload.identity/tenant-id"
@@ -29,7 +31,7 @@ def subject(namespace: str, service_account_name: str) -> str:
 
 def service_account(name: str, namespace: str, client_id: str, tenant_id: str, *, automount_token: bool = True) -> dict:
     """automount_token False: pods of this account get no Kubernetes API token unless they ask."""
-    account = {
+    account: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {

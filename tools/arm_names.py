@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 SPECS = "Azure/azure-rest-api-specs specification/"
 
@@ -65,7 +66,7 @@ _ACR = "containerregistry/resource-manager/Microsoft.ContainerRegistry/preview/"
 _REGISTRY = _GROUP + "/providers/Microsoft.ContainerRegistry/registries/{registryName}"
 _INSIGHTS = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/"
 _NO_RULE = "the spec sets no pattern or length"
-_AGENT_POOL = dict(pattern=r"^[a-z][a-z0-9]{0,11}$", min_length=1, max_length=12)
+_AGENT_POOL: dict[str, Any] = dict(pattern=r"^[a-z][a-z0-9]{0,11}$", min_length=1, max_length=12)
 
 RULES: dict[str, NameRule] = {
     "azure-native:resources:ResourceGroup": NameRule(

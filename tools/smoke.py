@@ -209,8 +209,8 @@ def smoke(stack: settings.Settings, run: Runner, expect_gpu: bool = False, token
     token = token or secrets.token_hex(8)
     checks = [check_token_requests(run)]
     pod, missing = head_pod(run, stack.ray_namespace, stack.ray_cluster_name)
-    if missing:
-        checks.append(missing)
+    if missing is not None or pod is None:
+        checks.append(missing or Check("FAIL", "ray head pod", "no running head pod"))
     else:
         paths = [v.mount_path for v in volumes.blob_volumes(stack)]
         checks.append(check_fuse_mounts(run, stack.ray_namespace, pod, paths))

@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 # Four trials share a GPU: one small CNN cannot keep a GPU busy.
 GPUS_PER_TRIAL = 0.25
@@ -95,7 +96,7 @@ def choose(
     return Choice(cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus, max_concurrent=concurrent)
 
 
-def groups_from_cluster_config(node_groups: Iterable[object]) -> list[Group]:
+def groups_from_cluster_config(node_groups: Iterable[Any]) -> list[Group]:
     """Groups from the autoscaler's ClusterConfig.node_group_configs (autoscaler.proto NodeGroupConfig:
     name, resources, min_count, max_count); anything with those attributes."""
     return [

@@ -276,7 +276,7 @@ def run(sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool) 
     else:
         tuner = make_tuner(sweep, gpus_per_trial, max_concurrent)
     results = tuner.fit()
-    states = SweepMonitor.active.states if SweepMonitor.active is not None else {}
+    states: dict[str, tuple[str, int, str]] = SweepMonitor.active.states if SweepMonitor.active else {}
     return [_record(result, states) for result in results]
 
 

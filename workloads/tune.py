@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from workloads import capacity, data, defaults, lease, report
 from workloads.sweep import (
@@ -309,7 +310,7 @@ class GracefulStop:
 
     def __init__(self) -> None:
         self.received: str | None = None
-        self._previous = None
+        self._previous: Any = None  # signal.signal's previous handler: a callable, SIG_DFL/SIG_IGN or None
 
     def install(self) -> GracefulStop:
         previous = signal.signal(signal.SIGTERM, self._handle)

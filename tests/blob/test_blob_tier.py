@@ -385,7 +385,7 @@ def submit(cluster, submission_id: str, *entrypoint: str, wait: bool) -> subproc
     )
 
 
-def trial_workers(namespaces: set[str]) -> dict[int, str]:
+def trial_workers(namespaces: set[str]) -> dict[int, str | None]:
     """pid -> mount namespace of the Tune trial workers of our nodes (others' Rays may run here too)."""
     found = {}
     for pid in processes_in(namespaces):

@@ -43,7 +43,11 @@ def check(props: dict, config: dict | None = None) -> list[str]:
         config,
     )
     messages: list[str] = []
-    policy.validate(args, lambda message, urn=None: messages.append(message))
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    policy.validate(args, report)
     return messages
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
@@ -13,7 +14,7 @@ from tools import arm_names
 from tools.mocks import AzureMocks, run_program, stack_config
 
 # Settings that switch on every optional resource the program can register.
-VARIANTS = [
+VARIANTS: list[dict[str, Any]] = [
     {},
     {"gpuSpot": False},
     {"retainData": False},

@@ -8,6 +8,8 @@ cluster as the first run created it (what AKS's GET would return), as components
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic.alias_generators import to_camel
 
@@ -35,8 +37,8 @@ CHANGES = {
 CASES = [(entry, field) for entry in create_only.TABLE for field in entry.settings]
 
 
-def get(inputs: dict, path: str):
-    value = inputs
+def get(inputs: dict, path: str) -> Any:
+    value: Any = inputs
     for part in path.replace("]", "").replace("[", ".").split("."):
         value = value[int(part)] if isinstance(value, list) else (value or {}).get(part)
     return value

@@ -4,6 +4,7 @@ check, PASS/FAIL/SKIP, exit 1 on any failure, and the commands it runs name the 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -85,7 +86,7 @@ class Recorded:
 
     def __init__(self, **overrides: Output):
         self.calls: list[list[str]] = []
-        self.outputs = {
+        self.outputs: dict[str, Any] = {
             "csidriver": Output(0, json.dumps(CSI_DRIVER)),
             "pods": Output(0, HEAD),
             "mounts": Output(0, "BlobFuse2 mounts: /mnt/datasets /mnt/results\n"),

@@ -126,7 +126,9 @@ pulumi.export(
 pulumi.export(
     "jobSubmitCommand",
     pulumi.Output.all(ray.namespace, ray.cluster_name).apply(
-        lambda names: commands.job_submit(*names, s.datasets_mount_path, s.results_mount_path, commands.sweep_sizing(s))
+        lambda names: commands.job_submit(
+            names[0], names[1], s.datasets_mount_path, s.results_mount_path, commands.sweep_sizing(s)
+        )
     ),
 )
 if observe:

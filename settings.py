@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Literal
 
@@ -808,7 +808,9 @@ class Settings(BaseModel):
 
 
 def example(field: str) -> Any:
-    return Settings.model_fields[field].json_schema_extra["example"]
+    extra = Settings.model_fields[field].json_schema_extra
+    assert isinstance(extra, dict), field  # every field is declared through _setting()
+    return extra["example"]
 
 
 def _line(field: str, value: Any, why: str) -> str:
@@ -924,7 +926,7 @@ def parse(config: dict[str, Any], today: date | None = None) -> Settings:
     return settings
 
 
-def _reason(error: dict) -> str:
+def _reason(error: Mapping[str, Any]) -> str:
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):

@@ -90,7 +90,7 @@ class GpuSampler(threading.Thread):
             self.unavailable = f"NVML: {err}"
 
     def run(self) -> None:
-        if self._handle is None:
+        if self._handle is None or self._nvml is None:
             return
         while not self._halt.wait(NVML_SAMPLE_S):
             util = self._nvml.nvmlDeviceGetUtilizationRates(self._handle)

@@ -109,7 +109,8 @@ def spread(values: Sequence[float | None]) -> dict[str, float | None]:
         mid = len(ordered) // 2
         median = ordered[mid] if len(ordered) % 2 else _mean_or_none(ordered[mid - 1], ordered[mid])
         return {"median": median, "min": ordered[0], "max": ordered[-1]}
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    known = [v for v in values if v is not None]  # all of them, here
+    return {"median": statistics.median(known), "min": min(known), "max": max(known)}
 
 
 def _mean_or_none(a: float | None, b: float | None) -> float | None:

@@ -138,9 +138,9 @@ def plot(result: dict, path: Path) -> Path:
         curve = run.get("progress") or []
         if not curve:
             continue
-        times, accuracies = zip(*curve)
+        seen_at, seen = zip(*curve)
         # A step that holds the best so far until the end of the fit window.
-        times, accuracies = [*times, run["fit_seconds"]], [*accuracies, accuracies[-1]]
+        times, accuracies = [*seen_at, run["fit_seconds"]], [*seen, seen[-1]]
         label = None if run["approach"] in labelled else run["approach"]
         labelled.add(run["approach"])
         ax.step(times, accuracies, where="post", color=COLORS.get(run["approach"]), alpha=0.8, label=label)

@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ TARGETS = (
 # GPU mode trains on full-size MNIST epochs; a tenth of that when there is no GPU.
 GPU_TRAIN_SIZE = 60_000
 GPU_TRAIN_SIZE_WITHOUT_GPU = 6_000
-BASELINE_CPUS_PER_TRIAL = 2  # upstream's resources_per_trial
+BASELINE_CPUS_PER_TRIAL = 2.0  # upstream's resources_per_trial
 # On a loaded machine Ray's node can time out while starting ("The current node timed out during
 # startup"); such a sweep is run once more from scratch, and the row says so.
 ATTEMPTS = 6
@@ -327,7 +328,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         "overhead": measure.overhead(trials, fit_seconds, slots),
         "_trials": trials,
     }
-    if plan.gpu:
+    if gpu is not None:
         row["gpu"] = gpu.summary()
         row["peak_gpu_memory_bytes"] = read_peak_memory(experiment)
     print(
@@ -401,7 +402,7 @@ def score(rows: list[dict], plan: Plan) -> dict:
             [measure.ratio(by_seed[(numerator, s)][key], by_seed[(denominator, s)][key]) for s in plan.seeds]
         )
 
-    ratios = {}
+    ratios: dict[str, Any] = {}
     if {"ours", "baseline"} <= set(approaches):
         ratios.update(
             {

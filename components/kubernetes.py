@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -17,4 +18,4 @@ def fields(manifest: dict | pulumi.Output[dict], keys: tuple[str, ...] = ()) -> 
     dropped: the class fixes them). A manifest still waiting on outputs needs its top-level keys named."""
     if isinstance(manifest, dict):
         return {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
-    return {_snake(k): manifest.apply(lambda m, k=k: m[k]) for k in keys}
+    return {_snake(k): manifest.apply(operator.itemgetter(k)) for k in keys}

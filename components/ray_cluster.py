@@ -5,7 +5,9 @@ head is ready."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -90,7 +92,7 @@ class RayCluster(pulumi.ComponentResource):
             pv = k8s.core.v1.PersistentVolume(
                 f"{name}-{volume.container}-pv",
                 **fields(
-                    azure_ids.apply(lambda ids, v=volume: volumes.persistent_volume(v, namespace=ns, **ids)),
+                    azure_ids.apply(functools.partial(_persistent_volume, volume, ns)),
                     ("metadata", "spec"),
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[storage_class]),
@@ -145,3 +147,7 @@ class RayCluster(pulumi.ComponentResource):
                 "auth_secret": self.auth_secret,
             }
         )
+
+
+def _persistent_volume(volume: volumes.BlobVolume, namespace: str, ids: dict[str, Any]) -> dict:
+    return volumes.persistent_volume(volume, namespace=namespace, **ids)

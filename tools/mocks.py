@@ -308,8 +308,9 @@ def _uuid(kind: str, name: str) -> str:
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """Pulumi's MockMonitor, also keeping parent, dependencies, provider and options of each resource."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: AzureMocks) -> None:
         super().__init__(mocks)
+        self.mocks: AzureMocks = mocks
         self.registrations: dict[str, Registration] = {}
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
@@ -467,7 +468,7 @@ def run_program(
         _sync_await(run_pulumi_func(program))
     except Exception as err:
         # What was registered before the failure, for tests that prove nothing was.
-        err.recording = _recording(monitor, mocks)
+        err.recording = _recording(monitor, mocks)  # type: ignore[attr-defined]  # read by tests, as caught.value.recording
         raise
     return _recording(monitor, mocks)
 

@@ -80,8 +80,8 @@ def incomplete_reasons(trials: Sequence[TrialRecord], run: RunInfo) -> list[str]
 
 
 def best_trial(trials: Sequence[TrialRecord]) -> TrialRecord | None:
-    scored = [t for t in trials if t.best_accuracy is not None]
-    return max(scored, key=lambda t: t.best_accuracy) if scored else None
+    scored = [(t.best_accuracy, i, t) for i, t in enumerate(trials) if t.best_accuracy is not None]
+    return max(scored, key=lambda s: (s[0], -s[1]))[2] if scored else None
 
 
 def summarize(trials: Sequence[TrialRecord], run: RunInfo) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, get_type_hints
 
 import numpy as np
 import torch
@@ -53,8 +53,9 @@ class Hyperparameters:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Hyperparameters:
-        # Cast by the default's type: searchers may hand back numpy scalars.
-        return cls(**{f.name: type(f.default)(config[f.name]) for f in fields(cls) if f.name in config})
+        # Cast to the declared type: searchers may hand back numpy scalars.
+        types = get_type_hints(cls)
+        return cls(**{f.name: types[f.name](config[f.name]) for f in fields(cls) if f.name in config})
 
 
 @dataclass(frozen=True)

@@ -485,7 +485,7 @@ def test_the_sdk_key_check_catches_a_misspelt_nested_key():
 
 # --- Bad config stops the program before any resource --------------------------------------------------
 
-BAD_CONFIGS = [
+BAD_CONFIGS: list[dict[str, typing.Any]] = [
     {"gpuMaxCount": "-1"},
     {"gpuMinCount": "3", "gpuMaxCount": "2"},
     {"cpuMaxCount": "1.5"},

@@ -655,7 +655,7 @@ class Settings(BaseModel):
     @field_validator("sweep_args")
     @classmethod
     def _sweep_args(cls, value: list[str]) -> list[str]:
-        from workloads import tune  # the CLI's own parser decides; no Ray is imported
+        from workloads import cli  # the CLI's own parser decides (standard library only)
 
         owned = [arg for arg in value if arg.split("=")[0] in ("--data-dir", "--storage-path", "--local")]
         if owned:
@@ -663,7 +663,7 @@ class Settings(BaseModel):
         stderr = io.StringIO()
         try:
             with contextlib.redirect_stderr(stderr):
-                parsed = tune.build_parser().parse_args(value)
+                parsed = cli.build_parser().parse_args(value)
         except SystemExit:
             raise ValueError(
                 f"{value!r} is refused by `python -m workloads.tune`: {stderr.getvalue().strip().splitlines()[-1]}"

@@ -30,7 +30,7 @@ import optuna  # noqa: E402
 import torch  # noqa: E402
 
 from workloads import data, train, trainable  # noqa: E402
-from workloads import tune as workload_tune  # noqa: E402
+from workloads import sweep as workload_sweep  # noqa: E402
 
 # Tune's ASHAScheduler as workloads/trainable.py configures it.
 REDUCTION_FACTOR = 3
@@ -117,9 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--storage-path", type=Path, required=True)
     parser.add_argument("--name", default="optuna")
-    parser.add_argument("--num-samples", type=int, default=workload_tune.NUM_SAMPLES)
-    parser.add_argument("--max-epochs", type=int, default=workload_tune.MAX_EPOCHS)
-    parser.add_argument("--grace-period", type=int, default=workload_tune.GRACE_PERIOD)
+    parser.add_argument("--num-samples", type=int, default=workload_sweep.NUM_SAMPLES)
+    parser.add_argument("--max-epochs", type=int, default=workload_sweep.MAX_EPOCHS)
+    parser.add_argument("--grace-period", type=int, default=workload_sweep.GRACE_PERIOD)
     parser.add_argument("--n-jobs", type=int, help="trials at once (default: the cores this process may use)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ import numpy as np
 
 from bench import machine, measure, process, report
 from workloads import data as workload_data
-from workloads import tune as workload_tune
+from workloads import sweep as workload_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
@@ -298,7 +298,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         settings = json.loads((experiment / "summary.json").read_text())["settings"]
         cpus_per_trial, gpus_per_trial = float(settings["cpus_per_trial"]), settings["gpus_per_trial"]
         if gpus_per_trial is None:  # the workload's default: a share of a GPU when Ray sees one
-            gpus_per_trial = workload_tune.GPUS_PER_TRIAL if plan.gpu_name else 0.0
+            gpus_per_trial = workload_sweep.GPUS_PER_TRIAL if plan.gpu_name else 0.0
     slots = measure.concurrent_slots(
         machine.cores(), 1 if plan.gpu_name else 0, cpus_per_trial, float(gpus_per_trial), len(trials)
     )

@@ -18,15 +18,15 @@ import ray
 from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
+from workloads import sweep as workload_sweep
 from workloads import trainable
-from workloads import tune as workload_tune
 
 
 def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_epochs: int, seed: int) -> tune.Tuner:
     fixed = {
         "data_dir": os.fspath(data_dir),
         "max_epochs": max_epochs,
-        "checkpoint_every": workload_tune.CHECKPOINT_EVERY,
+        "checkpoint_every": workload_sweep.CHECKPOINT_EVERY,
         "seed": seed,
     }
     return tune.Tuner(
@@ -55,8 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--storage-path", type=Path, required=True)
     parser.add_argument("--name", default="tune-defaults")
-    parser.add_argument("--num-samples", type=int, default=workload_tune.NUM_SAMPLES)
-    parser.add_argument("--max-epochs", type=int, default=workload_tune.MAX_EPOCHS)
+    parser.add_argument("--num-samples", type=int, default=workload_sweep.NUM_SAMPLES)
+    parser.add_argument("--max-epochs", type=int, default=workload_sweep.MAX_EPOCHS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     # As workloads.tune --local starts it: always a fresh Ray on this machine.

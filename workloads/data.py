@@ -21,12 +21,12 @@ from pathlib import Path
 from workloads import defaults
 from workloads.files import publish
 from workloads.idx import encode_idx, idx_splits, parse_idx, read_idx
+from workloads.layout import SPLITS, missing_packs, pack_path
 from workloads.pack_format import MAGIC, DataError, Split, decode_pack, encode_pack, read_header
 from workloads.sources import download_idx, offline_splits
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val")
 CACHE_ENV = "RAY_AKS_CACHE"
 
 # What the rest of the project uses from here.
@@ -54,17 +54,6 @@ __all__ = [
     "read_idx",
     "verify_packs",
 ]
-
-
-def pack_path(data_dir: Path | str, split: str) -> Path:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return Path(data_dir) / "mnist" / f"{split}.pack"
-
-
-def missing_packs(data_dir: Path | str) -> list[Path]:
-    """The packed files `data_dir` lacks (existence only; loading verifies them)."""
-    return [p for p in (pack_path(data_dir, s) for s in SPLITS) if not p.is_file()]
 
 
 # --- Loading with caches -----------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def search_space(gpu: bool) -> dict[str, Any]:
 
 
 def initial_points(mode: str, gpu: bool) -> list[dict[str, Any]] | None:
-    """The searcher's points_to_evaluate for --initial-points `mode` (workloads.tune.INITIAL_POINTS)."""
+    """The searcher's points_to_evaluate for --initial-points `mode` (workloads.sweep.INITIAL_POINTS)."""
     if mode == "none":
         return None
     if mode == "known-good":

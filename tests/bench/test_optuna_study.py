@@ -8,7 +8,7 @@ import torch
 
 from bench import optuna_study
 from workloads import data, trainable
-from workloads import tune as workload_tune
+from workloads import sweep as workload_sweep
 
 
 def test_the_space_is_the_workloads_own_as_optuna_distributions():
@@ -29,11 +29,11 @@ def test_every_distribution_is_suggested_within_its_domain():
 
 
 def test_the_pruner_halves_at_tunes_asha_rungs():
-    study = optuna_study.make_study(seed=0, grace_period=workload_tune.GRACE_PERIOD)
+    study = optuna_study.make_study(seed=0, grace_period=workload_sweep.GRACE_PERIOD)
     assert isinstance(study.sampler, optuna.samplers.TPESampler)
     pruner = study.pruner
     assert isinstance(pruner, optuna.pruners.SuccessiveHalvingPruner)
-    assert (pruner._min_resource, pruner._reduction_factor) == (workload_tune.GRACE_PERIOD, 3)
+    assert (pruner._min_resource, pruner._reduction_factor) == (workload_sweep.GRACE_PERIOD, 3)
 
 
 def test_a_study_trains_in_parallel_threads_and_writes_tunes_result_shape(tmp_path):

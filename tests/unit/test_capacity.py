@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from bench import measure
 from workloads import capacity, tune
 from workloads.capacity import Choice, Group
+from workloads.sweep import Sweep
 
 # The dev stack's RayCluster at its maxima: 2 CPU workers of 6 CPUs, 2 T4 workers of 6 CPUs and 1 GPU.
 DEV_GROUPS = [Group("cpu", 6, 0, 2), Group("gpu", 6, 1, 2)]
@@ -78,8 +79,8 @@ def test_groups_read_from_the_autoscalers_cluster_config_shape():
 # --- Resume keeps the original resources ------------------------------------------------------------
 
 
-def sweep(tmp_path, **flags) -> tune.Sweep:
-    return tune.Sweep(name="run-1", data_dir=tmp_path / "data", storage_path=tmp_path / "results", **flags)
+def sweep(tmp_path, **flags) -> Sweep:
+    return Sweep(name="run-1", data_dir=tmp_path / "data", storage_path=tmp_path / "results", **flags)
 
 
 def test_a_new_run_records_what_it_chose_in_its_run_directory(tmp_path):

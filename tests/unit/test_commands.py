@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import settings
 from manifests import commands
 from tools.mocks import PROJECT_DIR, stack_config
-from workloads import capacity, defaults, tune
+from workloads import capacity, cli, defaults
 
 DEV = settings.parse(stack_config("dev"))
 
@@ -60,7 +60,7 @@ def test_the_submit_command_authenticates_through_the_port_forward_and_runs_the_
     assert submit[submit.index("--runtime-env") + 1] == commands.RUNTIME_ENV
     entrypoint = words[words.index("--") + 1 :]
     assert entrypoint[:3] == ["python", "-m", "workloads.tune"]
-    parsed = tune.build_parser().parse_args(entrypoint[3:])
+    parsed = cli.build_parser().parse_args(entrypoint[3:])
     assert (str(parsed.data_dir), str(parsed.storage_path)) == (defaults.DATASETS_MOUNT, defaults.RESULTS_MOUNT)
 
 
@@ -78,7 +78,7 @@ def entrypoint_args(stack: settings.Settings):
             commands.sweep_sizing(stack),
         )
     )
-    return tune.build_parser().parse_args(words[words.index("--") + 4 :])
+    return cli.build_parser().parse_args(words[words.index("--") + 4 :])
 
 
 def test_the_printed_job_asks_every_trial_for_a_gpu_share_though_the_gpu_pool_starts_at_zero():

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from manifests import rayjob
 from settings import parse
 from tests.schemas import crd
-from workloads import tune
+from workloads import cli
 
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]', "ray-aks:sweepOnUp": "true"}
 
@@ -58,7 +58,7 @@ def test_the_entrypoint_is_the_tuning_cli_on_the_mounts_with_the_settings_flags(
     s = settings_of(sweepArgs=["--name", "a100", "--num-samples", "32"])
     words = shlex.split(rayjob.rayjob_manifest(s)["spec"]["entrypoint"])
     assert words[:3] == ["python", "-m", "workloads.tune"]
-    parsed = tune.build_parser().parse_args(words[3:])
+    parsed = cli.build_parser().parse_args(words[3:])
     assert (str(parsed.data_dir), str(parsed.storage_path)) == (s.datasets_mount_path, s.results_mount_path)
     assert (parsed.name, parsed.num_samples) == ("a100", 32)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import ray
 
-from workloads import capacity, data, defaults, tune
+from workloads import capacity, cli, data, defaults, stop, tune
+from workloads.sweep import GRACE_PERIOD
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ def prepared(tmp_path) -> tuple[Path, Path]:
 def rejected(argv: list[str], capsys, cwd: Path | None = None) -> str:
     """Run the CLI in-process; assert it exits 2 without starting Ray; return its message."""
     with pytest.raises(SystemExit) as exit_:
-        tune.main(argv) if cwd is None else tune.parse_sweep(argv, cwd=cwd)
+        tune.main(argv) if cwd is None else cli.parse_sweep(argv, cwd=cwd)
     assert exit_.value.code == 2
     assert not ray.is_initialized()
     return capsys.readouterr().err
@@ -113,28 +114,28 @@ def test_resume_required_fails_without_a_run_to_continue(prepared, capsys):
 
 
 def test_local_runs_default_to_data_and_results_in_the_current_directory(tmp_path):
-    sweep = tune.parse_sweep(["--local"], cwd=tmp_path)
+    sweep = cli.parse_sweep(["--local"], cwd=tmp_path)
     assert sweep.data_dir == (tmp_path / "data").resolve()
     assert sweep.storage_path == (tmp_path / "results").resolve()
     assert sweep.local and sweep.resume == "auto"
 
 
 def test_relative_paths_are_made_absolute_for_the_trials(tmp_path):
-    sweep = tune.parse_sweep(["--local", "--data-dir", "d", "--storage-path", "r"], cwd=tmp_path)
+    sweep = cli.parse_sweep(["--local", "--data-dir", "d", "--storage-path", "r"], cwd=tmp_path)
     assert sweep.data_dir.is_absolute() and sweep.storage_path == (tmp_path / "r").resolve()
 
 
 def test_the_default_run_name_is_unique_per_second_in_utc(tmp_path):
-    assert re.fullmatch(r"mnist-\d{8}-\d{6}", tune.parse_sweep(["--local"], cwd=tmp_path).name)
+    assert re.fullmatch(r"mnist-\d{8}-\d{6}", cli.parse_sweep(["--local"], cwd=tmp_path).name)
 
 
 def test_the_grace_period_shrinks_to_fit_a_short_run(tmp_path):
-    assert tune.parse_sweep(["--local", "--max-epochs", "1"], cwd=tmp_path).grace_period == 1
-    assert tune.parse_sweep(["--local"], cwd=tmp_path).grace_period == tune.GRACE_PERIOD
+    assert cli.parse_sweep(["--local", "--max-epochs", "1"], cwd=tmp_path).grace_period == 1
+    assert cli.parse_sweep(["--local"], cwd=tmp_path).grace_period == GRACE_PERIOD
 
 
 def test_cluster_arguments_are_all_taken(prepared):
-    sweep = tune.parse_sweep(
+    sweep = cli.parse_sweep(
         [
             *cluster_args(prepared),
             "--name",
@@ -188,7 +189,7 @@ def test_a_ray_other_than_the_cluster_images_is_refused(monkeypatch, caplog):
     monkeypatch.setattr(ray, "__version__", "2.0.0")
     with pytest.raises(SystemExit) as exit_:
         tune.check_ray_version()
-    assert exit_.value.code == tune.EXIT_USAGE
+    assert exit_.value.code == stop.EXIT_USAGE
     assert re.search(f"needs Ray {defaults.RAY_VERSION}.*found 2.0.0", caplog.text)
 
 
@@ -206,7 +207,7 @@ def test_the_command_exits_2_with_a_message_on_a_bad_argument():
 
 
 def test_help_shows_each_default_once():
-    text = tune.build_parser().format_help()
+    text = cli.build_parser().format_help()
     assert "(default: None)" not in text and "(default: False)" not in text
     # One entry per option: from its flag to the next flag's line.
     entries = re.split(r"\n  (?=-)", text.split("options:", 1)[1].split("Exit status")[0])
@@ -216,8 +217,8 @@ def test_help_shows_each_default_once():
 
 
 def test_allow_errors_is_off_unless_asked(prepared):
-    assert tune.parse_sweep(cluster_args(prepared)).allow_errors is False
-    assert tune.parse_sweep([*cluster_args(prepared), "--allow-errors"]).allow_errors is True
+    assert cli.parse_sweep(cluster_args(prepared)).allow_errors is False
+    assert cli.parse_sweep([*cluster_args(prepared), "--allow-errors"]).allow_errors is True
 
 
 def summary(**changes) -> dict:
@@ -228,20 +229,20 @@ def summary(**changes) -> dict:
     "content, allow_errors, signal_name, code",
     [
         (summary(), False, None, 0),
-        (summary(num_errors=1), False, None, tune.EXIT_TRIALS_FAILED),
+        (summary(num_errors=1), False, None, stop.EXIT_TRIALS_FAILED),
         (summary(num_errors=1), True, None, 0),
-        (summary(best_accuracy=None, num_errors=3), True, None, tune.EXIT_TRIALS_FAILED),  # nothing to show
-        (summary(complete=False), False, None, tune.EXIT_INCOMPLETE),
+        (summary(best_accuracy=None, num_errors=3), True, None, stop.EXIT_TRIALS_FAILED),  # nothing to show
+        (summary(complete=False), False, None, stop.EXIT_INCOMPLETE),
         (summary(complete=False), False, "SIGTERM", 143),
     ],
 )
 def test_the_exit_status_tells_finished_failed_incomplete_and_stopped_runs_apart(
     prepared, content, allow_errors, signal_name, code
 ):
-    sweep = tune.parse_sweep([*cluster_args(prepared), *(["--allow-errors"] if allow_errors else [])])
-    stop = tune.GracefulStop()
-    stop.received = signal_name
-    assert tune.exit_status(content, sweep, stop) == code
+    sweep = cli.parse_sweep([*cluster_args(prepared), *(["--allow-errors"] if allow_errors else [])])
+    graceful = stop.GracefulStop()
+    graceful.received = signal_name
+    assert stop.exit_status(content, sweep, graceful) == code
 
 
 def test_corrupt_data_fails_before_ray_with_one_error_naming_the_file(prepared, capsys, caplog):
@@ -254,6 +255,6 @@ def test_corrupt_data_fails_before_ray_with_one_error_naming_the_file(prepared, 
 
 
 def test_initial_points_default_to_the_known_good_point_and_can_be_switched_off(tmp_path, capsys):
-    assert tune.parse_sweep(["--local"], cwd=tmp_path).initial_points == "known-good"
-    assert tune.parse_sweep(["--local", "--initial-points", "none"], cwd=tmp_path).initial_points == "none"
+    assert cli.parse_sweep(["--local"], cwd=tmp_path).initial_points == "known-good"
+    assert cli.parse_sweep(["--local", "--initial-points", "none"], cwd=tmp_path).initial_points == "none"
     assert "--initial-points: invalid choice" in rejected(["--local", "--initial-points", "some"], capsys, tmp_path)

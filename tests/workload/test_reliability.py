@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.workload.procs import descendants, kill_tree, python_module, workload_env
-from workloads import data, tune
+from workloads import data, stop
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,7 @@ def stopped_run(data_dir, tmp_path_factory):
 
 def test_a_second_driver_on_a_running_run_is_refused_naming_the_first(stopped_run):
     code, output = stopped_run["second"]
-    assert code == tune.EXIT_RUN_IN_USE, output[-3000:]
+    assert code == stop.EXIT_RUN_IN_USE, output[-3000:]
     assert f"pid {stopped_run['first_pid']} on " in output
     assert "Starting" not in output and "Resuming" not in output  # refused before it touched the run
 
@@ -204,7 +204,7 @@ def failing_run(data_dir, tmp_path_factory):
 
 
 def test_a_trial_that_fails_for_good_makes_the_run_exit_non_zero(failing_run):
-    assert failing_run["code"] == tune.EXIT_TRIALS_FAILED, failing_run["output"][-3000:]
+    assert failing_run["code"] == stop.EXIT_TRIALS_FAILED, failing_run["output"][-3000:]
     summary = failing_run["summary"]
     assert summary["num_errors"] == 1 and summary["complete"] is True
     [failed] = [t for t in summary["trials"] if t["status"] == "error"]
@@ -236,7 +236,7 @@ def test_corrupt_data_is_one_error_in_the_driver_before_any_trial(data_dir, tmp_
         env=ENV,
         timeout=240,
     )
-    assert result.returncode == tune.EXIT_USAGE, (result.stdout + result.stderr)[-3000:]
+    assert result.returncode == stop.EXIT_USAGE, (result.stdout + result.stderr)[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
     assert len(errors) == 1 and "checksum mismatch" in errors[0] and str(data.pack_path(bad, "val")) in errors[0]
     assert "prepare --force" in errors[0]

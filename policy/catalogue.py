@@ -144,8 +144,8 @@ RULES = (
         "aks-monitoring-on",
         "AKS sends metrics to Azure Monitor managed Prometheus (azureMonitorProfile.metrics.enabled) and logs "
         "to Container Insights with managed-identity auth (omsagent add-on with useAADAuth), unless the pack's "
-        "config sets allowMonitoringOff. The logs half mirrors CKV_AZURE_4 (AKS logging to Azure Monitor); the "
-        "metrics half and the managed-identity auth are rules of this project.",
+        "config sets allowMonitoringOff. Mirrors CKV_AZURE_4 (AKS logging to Azure Monitor) for the logs; the "
+        "metrics and the managed-identity auth are rules of this project.",
         (MANAGED_CLUSTER,),
         aks_monitoring_on,
         {OPT_OUT: ({"type": "boolean"}, False)},

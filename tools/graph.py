@@ -148,7 +148,7 @@ def component_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
             "rankdir": "TB",
             "fontname": "Helvetica",
             "fontsize": "14",
-            "nodesep": "0.3",
+            "nodesep": "0.2",
             "ranksep": "0.35",
             "label": title,
             "labelloc": "t",
@@ -160,7 +160,7 @@ def component_graph(recording: Recording, title: str = "") -> graphviz.Digraph:
         resource = resources[urn]
         count = f"{held[urn]} resource{'s' if held[urn] != 1 else ''}"
         label = (
-            f"{resource.name} ({short_type(resource.type)})\\n{count}"
+            f"{resource.name}\\n{short_type(resource.type)}\\n{count}"
             if held[urn]
             else f"{short_type(resource.type)}\\n{resource.name}"
         )

@@ -206,6 +206,24 @@ CASES = {
         None,
         "networkProfile.networkPolicy is not set",
     ),
+    "metrics and managed-identity logging pass": (
+        "aks-monitoring-on",
+        p.MANAGED_CLUSTER,
+        {
+            **AKS,
+            "azureMonitorProfile": {"metrics": {"enabled": True}},
+            "addonProfiles": {"omsagent": {"enabled": True, "config": {"useAADAuth": "true"}}},
+        },
+        None,
+        None,
+    ),
+    "a cluster without managed Prometheus is refused": (
+        "aks-monitoring-on",
+        p.MANAGED_CLUSTER,
+        {**AKS, "addonProfiles": {"omsagent": {"enabled": True, "config": {"useAADAuth": "true"}}}},
+        None,
+        "azureMonitorProfile.metrics.enabled is not set",
+    ),
     "the patch channel passes": ("aks-auto-upgrade", p.MANAGED_CLUSTER, AKS, None, None),
     "the node-image channel passes whatever the node OS channel": (
         "aks-auto-upgrade",

@@ -101,7 +101,7 @@ def test_the_readmes_component_picture_is_the_dev_stacks_and_legible_at_githubs_
     root = ET.parse(DOCS / "components.svg").getroot()
     texts = {t.text for t in root.iter() if t.tag.endswith("text")}
     first_lines = set(re.findall(r'\tc\d+ \[label="([^"\\]*)', component_graph(dev).source))
-    assert len(first_lines) == 9 and first_lines <= texts, (
+    assert len(first_lines) >= 9 and first_lines <= texts, (
         "docs/components.svg is stale: python -m tools.plan, then copy components.svg (CONTRIBUTING.md)"
     )
     width = float(root.get("width").removesuffix("pt")) * 4 / 3  # SVG pt to CSS px

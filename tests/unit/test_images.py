@@ -3,8 +3,10 @@ version of their own."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,11 +39,40 @@ def test_the_images_pin_file_is_pyprojects_job_group_as_make_lock_writes_it():
 def test_the_images_install_exactly_the_projects_pins_of_every_package_the_workload_imports():
     installed = dict(line.split("==") for line in pins.workload_pins(REQUIREMENTS))
     assert installed == {name: project_pins.pins("job")[name] for name in pins.WORKLOAD_PACKAGES}
+    third_party = workload_imports() - project_modules() - {"ray", "__future__"} - set(sys.stdlib_module_names)
+    assert third_party <= set(pins.WORKLOAD_PACKAGES), third_party
+
+
+def workload_imports() -> set[str]:
+    """The top-level modules workloads/ imports (what its code needs wherever it runs)."""
     imported = set()
     for source in (PROJECT_DIR / "workloads").glob("*.py"):
-        imported |= set(re.findall(r"^\s*(?:import|from) (\w+)", source.read_text(), re.MULTILINE))
-    third_party = imported - {"workloads", "ray", "__future__"} - set(__import__("sys").stdlib_module_names)
-    assert third_party <= set(pins.WORKLOAD_PACKAGES) | {"mlxtend"}, third_party
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    return imported
+
+
+def project_modules() -> set[str]:
+    return (
+        {p.stem for p in PROJECT_DIR.glob("*.py")}
+        | {p.parent.name for p in PROJECT_DIR.glob("*/__init__.py")}
+        | {p.name for p in PROJECT_DIR.iterdir() if p.is_dir() and list(p.glob("*.py"))}
+    )
+
+
+def test_the_images_copy_every_project_module_the_workload_imports():
+    # The seed Job runs `python -m workloads.seed` in the image alone, with no job upload beside it.
+    needed = workload_imports() & project_modules()
+    copied = set()
+    for line in DOCKERFILE.splitlines():
+        if line.startswith("COPY") and "/opt/ray-aks/" in line.split()[-1] and "build/" not in line:
+            copied |= {word.rstrip("/").removesuffix(".py") for word in line.split()[1:-1] if not word.startswith("--")}
+    ignored = (PROJECT_DIR / ".dockerignore").read_text().splitlines()
+    admitted = {line[1:].rstrip("/").removesuffix(".py") for line in ignored if line.startswith("!")}
+    assert "workloads" in needed and needed <= copied and needed <= admitted, (needed, copied, admitted)
 
 
 def test_an_unpinned_workload_package_stops_the_build():

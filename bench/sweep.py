@@ -59,7 +59,7 @@ TARGETS = (
 # GPU mode trains on full-size MNIST epochs; a tenth of that when there is no GPU.
 GPU_TRAIN_SIZE = 60_000
 GPU_TRAIN_SIZE_WITHOUT_GPU = 6_000
-BASELINE_CPUS_PER_TRIAL = 2.0  # upstream's resources_per_trial
+BASELINE_CPUS_PER_TRIAL = 2  # upstream's resources_per_trial
 # On a loaded machine Ray's node can time out while starting ("The current node timed out during
 # startup"); such a sweep is run once more from scratch, and the row says so.
 ATTEMPTS = 6
@@ -287,6 +287,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         raise RuntimeError(f"{approach} seed {seed} failed {ATTEMPTS} times; last:\n{run.output_tail}")
     accuracy_key = "mean_accuracy" if approach == "baseline" else "val_accuracy"
     trials = read_trials(experiment, accuracy_key)
+    cpus_per_trial: float
     if approach == "baseline":
         cpus_per_trial, gpus_per_trial = BASELINE_CPUS_PER_TRIAL, plan.gpus_per_trial
     elif approach == "optuna":

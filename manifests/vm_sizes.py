@@ -1,4 +1,4 @@
-"""Azure VM size names, and which of them have GPUs: one rule for the settings and the policy pack.
+"""Azure VM size names, which of them have GPUs and how many: one rule for the settings and the policy pack.
 
 Names follow Standard_<family><vCPUs>[-<constrained vCPUs>]<features>[_<accelerator>][_v<n>]
 (learn.microsoft.com/azure/virtual-machines/vm-naming-conventions). Standard library only: the policy pack
@@ -18,6 +18,25 @@ GPU_FAMILIES = ("NC", "ND", "NV", "NCC")
 # NCv3 (V100) sizes were retired on 2025-09-30 (learn.microsoft.com/azure/virtual-machines/sizes/retirement/
 # ncv3-series-retirement): AKS can no longer create nodes of them.
 RETIRED_VM_SIZES = ("Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3")
+
+# GPUs per node for the Azure GPU sizes we know (Azure docs: NCasT4_v3, NC A100 v4, NCads H100 v5,
+# ND A100 v4, ND H100 v5, NVadsA10 v5 series). Unknown GPU sizes are accepted as they are.
+GPUS_PER_VM_SIZE = {
+    "Standard_NC4as_T4_v3": 1,
+    "Standard_NC8as_T4_v3": 1,
+    "Standard_NC16as_T4_v3": 1,
+    "Standard_NC64as_T4_v3": 4,
+    "Standard_NC24ads_A100_v4": 1,
+    "Standard_NC48ads_A100_v4": 2,
+    "Standard_NC96ads_A100_v4": 4,
+    "Standard_NC40ads_H100_v5": 1,
+    "Standard_NC80adis_H100_v5": 2,
+    "Standard_ND96asr_v4": 8,
+    "Standard_ND96amsr_A100_v4": 8,
+    "Standard_ND96isr_H100_v5": 8,
+    "Standard_NV36ads_A10_v5": 1,
+    "Standard_NV72ads_A10_v5": 2,
+}
 
 
 def parse_vm_size(size: str) -> re.Match[str] | None:

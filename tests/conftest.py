@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-import settings
 import versions
+from settings import reading
 from tools.mocks import Recording, run_program, stack_config
 
 # The program checks the Kubernetes version against AKS's support calendar on today's date; the suite
 # runs on the day the calendar was read, so it never fails because of the date (tests/unit/
 # test_support_calendar.py checks the calendar itself with dates of its own).
-settings.CLOCK = lambda: versions.AKS_CALENDAR_READ
+reading.CLOCK = lambda: versions.AKS_CALENDAR_READ
 
 # Property tests check behaviour, not speed: no per-example deadline (a busy CI machine would trip it).
 hypothesis_settings.register_profile("ray-aks", deadline=None)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 import settings
+from manifests import vm_sizes
 from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse
 from tools.mocks import PROJECT_DIR
 
@@ -215,7 +216,7 @@ def test_every_example_in_the_model_is_itself_a_valid_value():
     ],
 )
 def test_gpu_families_are_recognised_from_the_vm_size_name(size, gpu):
-    assert settings.is_gpu_vm_size(size) is gpu
+    assert vm_sizes.is_gpu_vm_size(size) is gpu
 
 
 @given(st.integers(min_value=1, max_value=100), st.integers(min_value=0, max_value=100))

@@ -1,7 +1,7 @@
 """The sweep's command line, `python -m workloads.tune`: its flags, and the checks that run before Ray.
 
 Standard library only (no Ray, torch or numpy): the Pulumi program validates the stack's sweepArgs with the
-same parser (settings.py), and `pulumi up` runs without the workload's packages.
+same parser (settings/types.py), and `pulumi up` runs without the workload's packages.
 """
 
 from __future__ import annotations

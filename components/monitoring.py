@@ -159,7 +159,10 @@ class Monitoring(pulumi.ComponentResource):
             retry_status_codes=["401", "403", "429", "5xx"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-        on_grafana = pulumi.ResourceOptions(parent=self, provider=api)
+        # The token above lasts about an hour and is kept in the state with the provider's settings: a later
+        # `pulumi destroy` or `refresh` reuses it and Grafana answers 401 (pulumi/pulumi#4981). Retained, the
+        # folder and dashboards are never deleted through Grafana's API: deleting the workspace removes them.
+        on_grafana = pulumi.ResourceOptions(parent=self, provider=api, retain_on_delete=True)
         folder = grafana.oss.Folder(
             f"{name}-folder", title=monitoring.GRAFANA_FOLDER, uid=monitoring.GRAFANA_FOLDER_UID, opts=on_grafana
         )

@@ -195,6 +195,12 @@ def test_the_dashboards_are_loaded_through_grafanas_api_with_an_entra_token_afte
         assert dev.provider_of(board).urn == api.urn
 
 
+def test_destroy_never_calls_grafanas_api_with_the_expired_token_the_state_holds(dev):
+    # The workspace's deletion takes the folder and dashboards with it; a retained one is only forgotten.
+    for resource in [dev.one(FOLDER), *dev.of_type(DASHBOARD)]:
+        assert resource.options["retainOnDelete"] is True, resource.name
+
+
 # --- Alerts --------------------------------------------------------------------------------------------
 
 

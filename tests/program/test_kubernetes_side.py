@@ -8,7 +8,7 @@ import pytest
 
 import versions
 from manifests import pools
-from manifests.raycluster import CPU_GROUP, DASHBOARD_PORT, GPU_GROUP
+from manifests.raycluster import CPU_GROUP, DASHBOARD_PORT, GPU_GROUP, LOG_VOLUME, RAY_TEMP_DIR
 from settings import DATASETS_CONTAINER, RESULTS_CONTAINER
 from tools.mocks import Recording, run_program, stack_config
 from workloads import defaults
@@ -281,11 +281,17 @@ def test_the_claims_bind_the_pvs_of_the_storage_class_and_every_ray_pod_mounts_t
         assert pv["claimRef"] == {"namespace": claim["metadata"]["namespace"], "name": name}
         assert claim["spec"]["storageClassName"] == pv["storageClassName"] == class_name
     for template in templates(dev).values():
-        assert {v["persistentVolumeClaim"]["claimName"] for v in template["spec"]["volumes"]} == set(claims)
+        volumes = template["spec"]["volumes"]
+        assert {v["persistentVolumeClaim"]["claimName"] for v in volumes if "persistentVolumeClaim" in v} == set(claims)
 
 
 def test_every_ray_container_mounts_the_workloads_paths(dev):
-    paths = {DATASETS_CONTAINER: defaults.DATASETS_MOUNT, RESULTS_CONTAINER: defaults.RESULTS_MOUNT}
+    # And Ray's temp dir, which the log forwarder reads (monitoring is on in the dev stack).
+    paths = {
+        DATASETS_CONTAINER: defaults.DATASETS_MOUNT,
+        RESULTS_CONTAINER: defaults.RESULTS_MOUNT,
+        LOG_VOLUME: RAY_TEMP_DIR,
+    }
     for template in templates(dev).values():
         mounts = {m["name"]: m["mountPath"] for m in template["spec"]["containers"][0]["volumeMounts"]}
         assert mounts == paths

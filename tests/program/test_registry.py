@@ -49,8 +49,8 @@ def test_every_ray_container_image_comes_from_the_stacks_registry(with_sweep):
     server = login_server(with_sweep)
     images = registry.container_images(with_sweep.one(RAYCLUSTER).inputs["spec"])
     images += registry.container_images(with_sweep.one(JOB).inputs["spec"])
-    # head, CPU workers, GPU workers (each with its mount-check init container), seed job
-    assert len(images) == 7
+    # head, CPU workers, GPU workers (each with its mount-check init container and log forwarder), seed job
+    assert len(images) == 10
     assert all(image.startswith(f"{server}/") for image in images), images
     # The RayJob starts no pod of its own (HTTPMode, clusterSelector): it names no image to pull.
     assert registry.container_images(with_sweep.one(RAYJOB).inputs["spec"]) == []

@@ -72,3 +72,19 @@ def test_an_unknown_size_is_accepted_with_a_warning_about_its_memory():
 def test_the_workers_account_must_differ_from_the_heads():
     with pytest.raises(SettingsError, match='ray-aks:rayWorkerServiceAccount = "ray-workload" is the head\'s'):
         settings_of(rayWorkerServiceAccount="ray-workload")
+
+
+@pytest.mark.parametrize(
+    "config, key",
+    [
+        # D32ds_v5 leaves 31.08 CPUs: a 31-CPU worker fits alone, not with the 0.1-CPU log forwarder.
+        ({"cpuVmSize": "Standard_D32ds_v5", "cpuWorkerCpus": 31}, "cpuWorkerCpus"),
+        # NC24ads_A100_v4 leaves 23.08 CPUs.
+        ({"gpuVmSize": "Standard_NC24ads_A100_v4", "gpuWorkerCpus": 23}, "gpuWorkerCpus"),
+    ],
+)
+def test_the_workers_cpus_count_the_log_forwarder_only_when_monitoring_runs_it(config, key):
+    settings_of(**config, monitoring=False)
+    with pytest.raises(SettingsError, match=rf"ray-aks:{key} = \d+ does not fit on"):
+        settings_of(**config, monitoring=True)
+    assert raycluster.LOG_FORWARDER_CPU_M > 0

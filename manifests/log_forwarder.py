@@ -19,6 +19,8 @@ them, and Ray's log monitor still streams worker output to the driver.
   again past the point reached (its last bytes read are no longer there), is read again from the start.
 - Ray's magic lines (`:actor_name:`, `:task_name:`, `:job_id:`, ray/_private/ray_constants.py) are not
   forwarded; like Ray's log monitor (ray/_private/log_monitor.py) the forwarder labels the lines after them.
+  `--label-line PREFIX=NAME` adds one of the workload's own (the trial id a trial prints as it starts); a
+  new `:actor_name:` ends the task's and those labels.
 - A line longer than MAX_LINE_BYTES is cut into pieces marked `"partial": true` (ContainerLogV2 keeps up to
   64 KB a record); so is an unterminated line left waiting PARTIAL_FLUSH_SECONDS.
 - With --state, the offsets reached are saved after each poll whose lines were written: a restarted
@@ -70,8 +72,9 @@ Emit = Callable[[dict[str, Any]], None]
 class Followed:
     """One log file: where its next unread byte is, its unterminated tail, the labels Ray gave it."""
 
-    def __init__(self, path: str, saved: dict[str, Any] | None) -> None:
+    def __init__(self, path: str, saved: dict[str, Any] | None, magic: dict[str, str] | None = None) -> None:
         self.path = path
+        self.magic = magic or MAGIC
         self.name = os.path.basename(path)
         self.fixed: dict[str, Any] = {"file": self.name}
         match = WORKER_FILE.fullmatch(self.name)
@@ -196,10 +199,11 @@ class Followed:
     def _line(self, raw: bytes, emit: Emit) -> None:
         if raw.startswith(b":"):
             text = raw.rstrip(b"\r").decode("utf-8", "replace")
-            for prefix, label in MAGIC.items():
+            for prefix, label in self.magic.items():
                 if text.startswith(prefix):
                     if label == "actor":
-                        self.labels.pop("task", None)
+                        for other in set(self.magic.values()) - {"actor", "job"}:
+                            self.labels.pop(other, None)
                     self.labels[label] = text[len(prefix) :]
                     return
         for start in range(0, max(len(raw), 1), MAX_LINE_BYTES):
@@ -216,8 +220,16 @@ class Followed:
 
 
 class Forwarder:
-    def __init__(self, root: str, patterns: Iterable[str], state_path: str | None, out: BinaryIO) -> None:
+    def __init__(
+        self,
+        root: str,
+        patterns: Iterable[str],
+        state_path: str | None,
+        out: BinaryIO,
+        labels: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
+        self.magic = {**MAGIC, **(labels or {})}
         self.patterns = tuple(patterns)
         self.state_path = state_path
         self.out = out
@@ -261,7 +273,7 @@ class Forwarder:
                 if entry.path in self.files or not any(fnmatch.fnmatchcase(entry.name, p) for p in self.patterns):
                     continue
                 if entry.is_file(follow_symlinks=False):
-                    self.files[entry.path] = Followed(entry.path, self.saved.pop(entry.path, None))
+                    self.files[entry.path] = Followed(entry.path, self.saved.pop(entry.path, None), self.magic)
 
     def _emit(self, record: dict[str, Any]) -> None:
         self.out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
@@ -292,10 +304,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", default=None, help="file keeping the offsets reached, for restarts")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     parser.add_argument("--pattern", action="append", help="file name pattern (repeatable); default: Ray's output")
+    parser.add_argument(
+        "--label-line",
+        action="append",
+        default=[],
+        metavar="PREFIX=NAME",
+        help="a line starting with PREFIX is not forwarded; the rest of it labels the file's next lines as NAME",
+    )
     args = parser.parse_args(argv)
+    labels = dict(item.split("=", 1) for item in args.label_line)
     patterns = tuple(args.pattern or PATTERNS)
     print(f"following {args.root}/session_*/logs/{{{','.join(patterns)}}}", file=sys.stderr, flush=True)
-    forwarder = Forwarder(args.root, patterns, args.state, sys.stdout.buffer)
+    forwarder = Forwarder(args.root, patterns, args.state, sys.stdout.buffer, labels)
     while True:
         more = forwarder.poll()
         if signal.sigtimedwait(stop_signals, 0 if more else args.interval) is not None:

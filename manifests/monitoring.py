@@ -359,10 +359,14 @@ def dashboard_files() -> list[Path]:
 
 # --- Logs ----------------------------------------------------------------------------------------------
 def trial_logs_query(namespace: str, trial: str = "<trial id>") -> str:
-    """KQL over ContainerLogV2 (Container Insights' schema): one trial's lines from the Ray pods."""
+    """KQL over ContainerLogV2 (Container Insights' schema): one trial's lines, as the log forwarder writes
+    them labelled with the trial (manifests/log_forwarder.py), plus the driver's lines that name it.
+    tostring(): LogMessage is dynamic, a JSON object for JSON lines and a string otherwise."""
     return (
-        f'ContainerLogV2 | where PodNamespace == "{namespace}" | where LogMessage has "{trial}" '
-        "| project TimeGenerated, PodName, ContainerName, LogMessage | order by TimeGenerated asc"
+        f'ContainerLogV2 | where PodNamespace == "{namespace}" '
+        f'and ContainerName == "{raycluster.LOG_FORWARDER_CONTAINER}" '
+        f'| where tostring(LogMessage) has "{trial}" '
+        "| project TimeGenerated, PodName, LogMessage | order by TimeGenerated asc"
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import versions
 from manifests import log_forwarder, monitoring, pools, volumes, workload_identity
 from settings import Settings
-from workloads import capacity
+from workloads import capacity, defaults
 
 API_VERSION = "ray.io/v1"
 KIND = "RayCluster"
@@ -151,7 +151,20 @@ LOG_FORWARDER_SOURCE = Path(log_forwarder.__file__).read_text(encoding="utf-8")
 def log_forwarder_command(root: str = RAY_TEMP_DIR, state_dir: str = LOG_FORWARDER_STATE_DIR) -> list[str]:
     """The Ray image's Python (on PATH in rayproject/ray images) runs the forwarder's source: no new image.
     -I ignores PYTHON* variables and user site-packages, -u leaves nothing in a buffer."""
-    return ["python", "-I", "-u", "-c", LOG_FORWARDER_SOURCE, "--root", root, "--state", f"{state_dir}/state.json"]
+    return [
+        "python",
+        "-I",
+        "-u",
+        "-c",
+        LOG_FORWARDER_SOURCE,
+        "--root",
+        root,
+        "--state",
+        f"{state_dir}/state.json",
+        # The trial each line of a (reused) worker belongs to, from the line the trainable prints first.
+        "--label-line",
+        f"{defaults.TRIAL_LOG_MARKER}=trial",
+    ]
 
 
 def log_forwarder_container(image: str) -> dict:

@@ -13,4 +13,9 @@ DATASETS_MOUNT = "/mnt/datasets"
 # BlobFuse2 mount of the results container (Tune's storage_path: checkpoints, experiment state).
 RESULTS_MOUNT = "/mnt/results"
 
-__all__ = ["DATASETS_MOUNT", "RAY_VERSION", "RESULTS_MOUNT"]
+# Printed on a line of its own, with the trial id after it, as a trial starts in its Ray worker (a reused
+# worker runs several trials, one after another): the Ray pods' log forwarder labels the worker's lines after
+# it with that trial (manifests/log_forwarder.py), so one query finds a trial's whole output.
+TRIAL_LOG_MARKER = ":trial_id:"
+
+__all__ = ["DATASETS_MOUNT", "RAY_VERSION", "RESULTS_MOUNT", "TRIAL_LOG_MARKER"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-from workloads import data, train
+from workloads import data, defaults, train
 from workloads.report import COMPLETED, ERROR, INTERRUPTED, STOPPED_EARLY, TrialRecord
 from workloads.sweep import Sweep
 
@@ -67,6 +68,9 @@ def _trial_cpus() -> int:
 def train_mnist(config: Mapping[str, Any]) -> None:
     """Train one configuration, reporting every epoch and checkpointing every `checkpoint_every`."""
     started = time.perf_counter()
+    trial_id = tune.get_context().get_trial_id()
+    for stream in (sys.stdout, sys.stderr):  # both of the worker's files: prints and logging
+        print(f"{defaults.TRIAL_LOG_MARKER}{trial_id}", file=stream, flush=True)
     # One INFO line per checkpoint per trial drowns Tune's progress table; Tune reports checkpoints itself.
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
     device = train.pick_device()

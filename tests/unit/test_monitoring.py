@@ -265,7 +265,9 @@ def test_grafana_takes_entra_id_sign_in_only_and_reads_the_prometheus_workspace(
 def test_the_log_query_reads_one_trials_lines_from_the_ray_namespace():
     query = monitoring.trial_logs_query("tuning", "a1b2c_00003")
     assert query.startswith("ContainerLogV2 ")
-    assert 'PodNamespace == "tuning"' in query and '"a1b2c_00003"' in query
+    assert 'PodNamespace == "tuning"' in query and 'tostring(LogMessage) has "a1b2c_00003"' in query
+    # The forwarder's lines: a trial's whole output carries its id (tests/unit/test_raycluster.py).
+    assert f'ContainerName == "{raycluster.LOG_FORWARDER_CONTAINER}"' in query
     command = monitoring.log_query_command("0000-ws", "tuning")
     assert command.startswith("az monitor log-analytics query --workspace 0000-ws --analytics-query '")
     assert command.count("'") == 2, "the KQL is one single-quoted shell word"

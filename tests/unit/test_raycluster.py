@@ -35,6 +35,7 @@ from policy.resource_types import RAY_CLUSTER
 from policy.rules import ray as ray_rules
 from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse
 from tests.schemas import crd
+from workloads import defaults
 
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]}
@@ -890,6 +891,25 @@ def test_the_kubernetes_version_runs_native_sidecars():
     # and would run the forwarder as an init container that never ends, so Ray would never start.
     major, minor = (int(part) for part in versions.KUBERNETES_VERSION.split("."))
     assert (major, minor) >= (1, 29)
+
+
+def test_every_line_a_reused_worker_prints_for_a_trial_carries_that_trials_id(ray_temp):
+    # workloads/trainable.py prints the marker first in each trial; a reused worker runs several trials.
+    marker = defaults.TRIAL_LOG_MARKER
+    running = RunningForwarder(ray_temp, ray_temp.parent / "state" / "state.json")
+    try:
+        logs = new_session(ray_temp)
+        append(logs / WORKER_OUT, f":actor_name:train_mnist\n{marker}a1b2c_00000\nepoch 1\nepoch 2\n")
+        append(logs / WORKER_OUT, f"{marker}a1b2c_00003\nepoch 1\n:actor_name:other\nunrelated\n")
+        running.wait_for(WORKER_OUT, ["epoch 1", "epoch 2", "epoch 1", "unrelated"])
+    finally:
+        running.stop()
+    assert [(r.get("trial"), r["line"]) for r in running.records if r["file"] == WORKER_OUT] == [
+        ("a1b2c_00000", "epoch 1"),
+        ("a1b2c_00000", "epoch 2"),
+        ("a1b2c_00003", "epoch 1"),
+        (None, "unrelated"),  # a new actor: no trial's line
+    ]
 
 
 def test_lines_carry_the_job_and_actor_or_task_ray_names_in_the_file_and_not_the_magic_lines(tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 import ray
 
-from workloads import report, trainable
+from workloads import defaults, report, trainable
 from workloads.sweep import Sweep
 
 pytestmark = pytest.mark.slow
@@ -96,3 +97,14 @@ def test_the_summary_lists_every_trial_with_its_status_and_accuracies(finished_s
         assert row["epochs"] == len(row["history"]) >= 1
         assert row["best_accuracy"] >= row["final_accuracy"] - 1e-12
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_trial_marks_its_start_in_its_workers_log_files_for_the_log_forwarder(finished_sweep):
+    # Ray writes a worker's stdout and stderr to worker-*.out/.err under its session's logs; the Ray pods'
+    # log forwarder labels the lines after the marker with the trial (manifests/log_forwarder.py).
+    _, trials, _, _ = finished_sweep
+    logs = list(Path(tempfile.gettempdir(), "ray").glob("session_*/logs/worker-*"))
+    text = "\n".join(path.read_text(errors="replace") for path in logs if path.suffix in (".out", ".err"))
+    for trial in trials:
+        for_trial = f"{defaults.TRIAL_LOG_MARKER}{trial.trial_id}\n"
+        assert text.count(for_trial) >= 2, trial.trial_id  # once in .out, once in .err

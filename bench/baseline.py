@@ -8,7 +8,8 @@ momentum `uniform(0.1, 0.9)`, `AsyncHyperBandScheduler()` with its defaults, the
 "epoch" of `EPOCH_SIZE` training samples. Deviations (see docs/bench.md): the data are workloads/'s
 splits instead of a torchvision download; every epoch is scored on the whole validation split instead of
 ~`TEST_SIZE` test samples; the iteration cap and trial count come from the command line; the search and
-the weights are seeded; the trial also reports `epoch`, `compute_seconds` and `wall_time`.
+the weights are seeded; the trial also reports `epoch`, `compute_seconds` and `wall_time`; a callback
+records when the search ran (workloads/trainable.SearchClock) into `search.json` (bench/records.py).
 
     python -m bench.baseline --data-dir D --storage-path S --name N --num-samples K --max-epochs E --seed X
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import ray
@@ -29,7 +31,9 @@ from ray import tune
 from ray.tune.schedulers import AsyncHyperBandScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
+from bench import records
 from workloads import data as workload_data
+from workloads.trainable import SearchClock
 
 # Upstream's values: training samples per "epoch", and test samples per evaluation (which we no longer
 # use: the issue scores both approaches on the whole validation split).
@@ -160,6 +164,7 @@ def main(argv=None):
             storage_path=os.path.abspath(args.storage_path),
             stop={METRIC: 0.98, "training_iteration": args.max_epochs},
             verbose=0,
+            callbacks=[SearchClock()],
         ),
         param_space={
             "lr": tune.loguniform(1e-4, 1e-2),
@@ -167,6 +172,7 @@ def main(argv=None):
         },
     )
     results = tuner.fit()
+    records.write_search(Path(os.path.abspath(args.storage_path), args.name), SearchClock.last_window())
     print("Best config is:", results.get_best_result(scope="all").config)
     return 1 if results.errors else 0
 

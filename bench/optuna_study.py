@@ -1,22 +1,22 @@
 """Plain Optuna, no Ray: the sweep as a user would write it for one machine.
 
 The same model and training loop (`workloads/train.py`), the same data, search space
-(`workloads/trainable.search_space`), trial budget, epoch cap and seed as `python -m workloads.tune`; an
+(`workloads/sweep.search_space`, Ray-free), trial budget, epoch cap and seed as `python -m workloads.tune`; an
 Optuna study with TPE (seeded) and its successive-halving pruner at Tune's ASHA rungs (min resource
 `--grace-period` epochs, reduction factor 3), `study.optimize(n_jobs=<cores>)`: as many trials at once
 as cores, as threads of this one process, sharing one copy of the data. Each epoch is a pruning step.
 
     python -m bench.optuna_study --data-dir D --storage-path S --name N --num-samples K --max-epochs E --seed X
 
-Writes what the benchmark reads, in Tune's shapes: `<storage>/<name>/trial_<n>/result.json` (one JSON
-line per epoch: epoch, val_accuracy, wall_time, compute_seconds) and `<storage>/<name>/search.json` (the
-study's start, duration, parallel trials and outcome counts).
+Writes what the benchmark reads (bench/records.py), in its own format: `<storage>/<name>/trials/trial_<n>.jsonl`
+(one JSON line per epoch: epoch, val_accuracy, wall_time, compute_seconds, config) and
+`<storage>/<name>/search.json` (the study's start, duration, parallel trials and outcome counts). No Ray is
+imported: this is the sweep as written without it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import threading
 import time
@@ -29,19 +29,26 @@ IMPORT_STARTED = time.time()
 import optuna  # noqa: E402
 import torch  # noqa: E402
 
-from workloads import data, train, trainable  # noqa: E402
+from bench import records  # noqa: E402
+from workloads import data, report, train  # noqa: E402
 from workloads import sweep as workload_sweep  # noqa: E402
 
 # Tune's ASHAScheduler as workloads/trainable.py configures it.
 REDUCTION_FACTOR = 3
-SEARCH_FILE = "search.json"
 
 
-def distributions(space: Mapping[str, Any]) -> dict[str, optuna.distributions.BaseDistribution]:
-    """Tune's search space as Optuna distributions, by the conversion Ray's own OptunaSearch uses."""
-    from ray.tune.search.optuna import OptunaSearch
+def distribution(domain: workload_sweep.Domain) -> optuna.distributions.BaseDistribution:
+    """One of workloads.sweep's domains as the Optuna distribution Ray's OptunaSearch makes of its Tune domain."""
+    if isinstance(domain, workload_sweep.LogUniform):
+        return optuna.distributions.FloatDistribution(domain.low, domain.high, log=True)
+    if isinstance(domain, workload_sweep.Uniform):
+        return optuna.distributions.FloatDistribution(domain.low, domain.high)
+    return optuna.distributions.CategoricalDistribution(domain.options)
 
-    return OptunaSearch.convert_search_space(dict(space))
+
+def distributions(gpu: bool) -> dict[str, optuna.distributions.BaseDistribution]:
+    """The workload's search space (workloads.sweep.search_space) as Optuna distributions, in its order."""
+    return {name: distribution(domain) for name, domain in workload_sweep.search_space(gpu).items()}
 
 
 def suggest(trial: optuna.Trial, name: str, distribution: optuna.distributions.BaseDistribution) -> Any:
@@ -74,7 +81,7 @@ def make_objective(
     seed: int,
     device: torch.device,
 ):
-    """One trial: build, then train epoch by epoch, reporting to Optuna and to `<out>/trial_<n>/result.json`."""
+    """One trial: build, then train epoch by epoch, reporting to Optuna and to its records.OptunaTrialLog."""
     x, y, x_val, y_val = splits["x"], splits["y"], splits["x_val"], splits["y_val"]
 
     def objective(trial: optuna.Trial) -> float:
@@ -82,28 +89,14 @@ def make_objective(
         hp = train.Hyperparameters.from_config({name: suggest(trial, name, d) for name, d in space.items()})
         state = train.build(hp, len(y), max_epochs, device, seed)
         compute_seconds = time.perf_counter() - started
-        directory = out / f"trial_{trial.number:03d}"
-        directory.mkdir(parents=True, exist_ok=True)
         accuracy = 0.0
-        with open(directory / "result.json", "w") as log:
+        with records.OptunaTrialLog(out, trial.number) as log:
             while state.epoch < max_epochs:
                 started = time.perf_counter()
                 train.train_epoch(state, x, y, hp)
                 _, accuracy = train.evaluate(state.model, x_val, y_val, state.precision)
                 compute_seconds += time.perf_counter() - started
-                log.write(
-                    json.dumps(
-                        {
-                            "epoch": state.epoch,
-                            "val_accuracy": accuracy,
-                            "wall_time": time.time(),
-                            "compute_seconds": compute_seconds,
-                            "config": trial.params,
-                        }
-                    )
-                    + "\n"
-                )
-                log.flush()
+                log.write(state.epoch, accuracy, time.time(), compute_seconds, trial.params)
                 trial.report(accuracy, state.epoch)
                 if trial.should_prune():
                     raise optuna.TrialPruned()
@@ -132,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = args.storage_path / args.name
     out.mkdir(parents=True, exist_ok=True)
-    space = distributions(trainable.search_space(device.type == "cuda"))
+    space = distributions(device.type == "cuda")
     imported = time.time()
 
     splits = data.load_splits(args.data_dir)
@@ -146,21 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     study.optimize(objective, n_trials=args.num_samples, n_jobs=n_jobs)
     seconds = time.time() - started
     states = [t.state.name for t in study.trials]
-    (out / SEARCH_FILE).write_text(
-        json.dumps(
-            {
-                "started_at": started,
-                "seconds": seconds,
-                "n_jobs": n_jobs,
-                "torch_threads": torch.get_num_threads(),
-                "python_threads_at_end": threading.active_count(),
-                "imports_seconds": imported - IMPORT_STARTED,
-                "states": {s: states.count(s) for s in sorted(set(states))},
-                "best_value": study.best_value if any(s == "COMPLETE" for s in states) else None,
-            },
-            indent=2,
-        )
-        + "\n"
+    records.write_search(
+        out,
+        report.SearchWindow(started, seconds),
+        n_jobs=n_jobs,
+        torch_threads=torch.get_num_threads(),
+        python_threads_at_end=threading.active_count(),
+        imports_seconds=imported - IMPORT_STARTED,
+        states={s: states.count(s) for s in sorted(set(states))},
+        best_value=study.best_value if any(s == "COMPLETE" for s in states) else None,
     )
     print(
         f"{len(states)} trials in {seconds:.1f} s ({n_jobs} at once); best {study.best_value:.4f}"

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import machine, measure, process, report
+from bench import machine, measure, process, records, report
 from workloads import data as workload_data
 from workloads import sweep as workload_sweep
 
@@ -207,64 +207,6 @@ def run_order(approaches: Sequence[str], index: int) -> tuple[str, ...]:
     return tuple(approaches) if index % 2 == 0 else tuple(approaches)[::-1]
 
 
-def read_trials(experiment_dir: Path, accuracy_key: str) -> list[measure.Trial]:
-    """Every trial's reports from Tune's `result.json` (one JSON object per line per report)."""
-    trials = []
-    for result in sorted(experiment_dir.glob("*/result.json")):
-        reports = []
-        for line in result.read_text().splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if accuracy_key not in row:
-                continue
-            reports.append(
-                measure.Report(
-                    epoch=int(row["epoch"] if "epoch" in row else row["training_iteration"]),
-                    accuracy=float(row[accuracy_key]),
-                    wall_time=float(row["wall_time"]),
-                    compute_seconds=float(row["compute_seconds"]),
-                )
-            )
-        trials.append(measure.Trial(trial_id=result.parent.name, reports=tuple(reports)))
-    return trials
-
-
-def fit_window(experiment_dir: Path) -> tuple[float, float]:
-    """When the search started and how long it ran: Tune's own experiment state, or the Optuna study's.
-
-    Tune's controller stamps `stats.start_time` (time.time()) as fit() starts and rewrites the state file
-    as fit() ends; against a clock read around fit() in bench/baseline.py both agree within 0.05 s.
-    bench/optuna_study.py reads the clock around `study.optimize()` into search.json.
-    """
-    search = experiment_dir / optuna_study_file()
-    if search.is_file():
-        window = json.loads(search.read_text())
-        return float(window["started_at"]), float(window["seconds"])
-    states = sorted(experiment_dir.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
-    if not states:
-        raise FileNotFoundError(f"{experiment_dir}: no experiment_state-*.json; did the sweep run?")
-    started = float(json.loads(states[-1].read_text())["stats"]["start_time"])
-    return started, states[-1].stat().st_mtime - started
-
-
-def optuna_study_file() -> str:
-    from bench.optuna_study import SEARCH_FILE  # here, not at the top: it imports optuna, torch and ray.tune
-
-    return SEARCH_FILE
-
-
-def read_peak_memory(experiment_dir: Path) -> int | None:
-    peaks = [
-        json.loads(line).get("peak_gpu_memory_bytes")
-        for result in experiment_dir.glob("*/result.json")
-        for line in result.read_text().splitlines()
-        if line.strip()
-    ]
-    peaks = [p for p in peaks if p is not None]
-    return max(peaks) if peaks else None
-
-
 def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path) -> dict:
     cmd = command(approach, plan, seed, data_dir, storage)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
@@ -285,13 +227,12 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
         time.sleep(RETRY_PAUSE_S)
     else:
         raise RuntimeError(f"{approach} seed {seed} failed {ATTEMPTS} times; last:\n{run.output_tail}")
-    accuracy_key = "mean_accuracy" if approach == "baseline" else "val_accuracy"
-    trials = read_trials(experiment, accuracy_key)
+    trials = records.read_trials(approach, experiment)
     cpus_per_trial: float
     if approach == "baseline":
         cpus_per_trial, gpus_per_trial = BASELINE_CPUS_PER_TRIAL, plan.gpus_per_trial
     elif approach == "optuna":
-        n_jobs = json.loads((experiment / optuna_study_file()).read_text())["n_jobs"]
+        n_jobs = records.read_search(experiment)["n_jobs"]
         cpus_per_trial, gpus_per_trial = machine.cores() / n_jobs, 0.0
     elif approach == "tune-defaults":
         cpus_per_trial, gpus_per_trial = 1.0, 0.0
@@ -303,7 +244,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
     slots = measure.concurrent_slots(
         machine.cores(), 1 if plan.gpu_name else 0, cpus_per_trial, float(gpus_per_trial), len(trials)
     )
-    fit_started_at, fit_seconds = fit_window(experiment)
+    fit_started_at, fit_seconds = records.fit_window(experiment)
     row = {
         "approach": approach,
         "seed": seed,
@@ -331,7 +272,7 @@ def run_one(approach: str, plan: Plan, seed: int, data_dir: Path, storage: Path)
     }
     if gpu is not None:
         row["gpu"] = gpu.summary()
-        row["peak_gpu_memory_bytes"] = read_peak_memory(experiment)
+        row["peak_gpu_memory_bytes"] = records.peak_gpu_memory(experiment)
     print(
         f"[bench] {approach} seed {seed}: {run.wall_seconds:.1f} s, best {row['best_val_accuracy']:.4f}, "
         f"{row['trials']} trials / {row['trial_epochs']} epochs",
@@ -593,10 +534,7 @@ def rescore(partial: Path, storage: Path, out: Path, argv: Sequence[str] | None)
     recorded = json.loads(partial.read_text())
     rows = recorded["runs"]
     for r in rows:
-        r["_trials"] = read_trials(
-            storage / f"{r['approach']}-seed{r['seed']}",
-            "mean_accuracy" if r["approach"] == "baseline" else "val_accuracy",
-        )
+        r["_trials"] = records.read_trials(r["approach"], storage / f"{r['approach']}-seed{r['seed']}")
     approaches, seeds = complete_subset(
         {(r["approach"], r["seed"]) for r in rows}, recorded["plan"]["approaches"], recorded["plan"]["seeds"]
     )

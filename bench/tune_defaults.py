@@ -2,7 +2,8 @@
 
 Everything else is as `python -m workloads.tune --local` sets it: the trainable (`workloads/trainable.
 train_mnist`), the search space, one CPU per trial, as many trials at once as the CPUs hold, actor reuse,
-checkpoints. Only the searcher and the scheduler differ, so the comparison with `ours` is the search's.
+checkpoints, the record of when the search ran (`search.json`, bench/records.py). Only the searcher and the
+scheduler differ, so the comparison with `ours` is the search's.
 
     python -m bench.tune_defaults --data-dir D --storage-path S --name N --num-samples K --max-epochs E --seed X
 """
@@ -18,6 +19,7 @@ import ray
 from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
+from bench import records
 from workloads import sweep as workload_sweep
 from workloads import trainable
 
@@ -45,6 +47,7 @@ def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_e
             name=name,
             storage_path=os.fspath(storage),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            callbacks=[trainable.SearchClock()],
             verbose=1,
         ),
     )
@@ -72,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).fit()
     finally:
         ray.shutdown()
+    records.write_search(args.storage_path.resolve() / args.name, trainable.SearchClock.last_window())
     return 1 if results.errors else 0
 
 

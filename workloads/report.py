@@ -52,6 +52,15 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
+class SearchWindow:
+    """When this invocation's search ran: from Tune starting the experiment to its last save of it, as
+    `fit()` ended (workloads/tune_clock.py), without Python's, Ray's and the Tuner's start-up."""
+
+    started_at: float  # time.time()
+    seconds: float
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """About the run as a whole, for the summary's top level."""
 
@@ -64,6 +73,7 @@ class RunInfo:
     settings: dict[str, Any] = field(default_factory=dict)
     num_samples: int | None = None  # trials asked for; fewer in the summary means the run is incomplete
     stopped_by: str | None = None  # the signal that stopped the driver (SIGTERM, SIGINT), if any
+    search: SearchWindow | None = None
 
 
 def incomplete_reasons(trials: Sequence[TrialRecord], run: RunInfo) -> list[str]:
@@ -108,6 +118,9 @@ def summarize(trials: Sequence[TrialRecord], run: RunInfo) -> dict[str, Any]:
         "num_failures": sum(t.failures for t in trials),
         "total_epochs": sum(len(t.history) for t in trials),
         "wall_seconds": round(run.wall_seconds, 3),
+        # Unrounded: the benchmark times reports (their wall_time) from the search's start.
+        "fit_started_at": run.search.started_at if run.search else None,
+        "fit_seconds": run.search.seconds if run.search else None,
         "ray_version": run.ray_version,
         "torch_version": run.torch_version,
         "device": ", ".join(devices) or "unknown",

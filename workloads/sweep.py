@@ -1,4 +1,5 @@
-"""What one sweep is: its settings and their defaults. No Ray here: the CLI and the trainable both import it."""
+"""What one sweep is: its settings, their defaults and the search space. No Ray here: the CLI, the trainable
+and the benchmark's plain-Optuna study import it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,46 @@ SEED = 0
 RESUME_MODES = ("auto", "never", "required")
 # known-good: the searcher tries trainable.KNOWN_GOOD first; none: every trial is the searcher's own.
 INITIAL_POINTS = ("known-good", "none")
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """A float drawn uniformly in log space between `low` and `high`."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A float drawn uniformly between `low` and `high`."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of `options`."""
+
+    options: tuple[int | float | str, ...]
+
+
+Domain = LogUniform | Uniform | Choice
+
+
+def search_space(gpu: bool) -> dict[str, Domain]:
+    """The hyperparameters the search varies and their domains, in the order they are proposed; on GPUs
+    larger batches and models cost little more per epoch. workloads/trainable.py turns these into Tune's
+    domains, bench/optuna_study.py into Optuna's distributions."""
+    return {
+        "lr": LogUniform(1e-3, 3e-2),
+        "weight_decay": LogUniform(1e-5, 1e-2),
+        "batch_size": Choice((256, 512, 1024) if gpu else (64, 128, 256)),
+        "width": Choice((16, 32, 64) if gpu else (8, 16, 24)),
+        "depth": Choice((2, 3, 4) if gpu else (2, 3)),
+        "dropout": Uniform(0.0, 0.4),
+    }
 
 
 @dataclass(frozen=True)

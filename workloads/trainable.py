@@ -1,4 +1,5 @@
-"""The Ray Tune side: the function trainable, the search space and the Tuner. The only `ray.tune` user.
+"""The Ray Tune side: the function trainable, the search space, the Tuner and its callbacks. The only
+`ray.tune` user of workloads/ (the benchmark's Tune scripts take SearchClock from here).
 
 Tune's API has moved between releases (``ray.air`` -> ``ray.train`` -> ``ray.tune``); keeping it in one
 module keeps the next move to one file. Inside a trial use ``ray.tune.report``/``ray.tune.get_checkpoint``
@@ -23,7 +24,8 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from workloads import data, defaults, train
-from workloads.report import COMPLETED, ERROR, INTERRUPTED, STOPPED_EARLY, TrialRecord
+from workloads import sweep as workload_sweep
+from workloads.report import COMPLETED, ERROR, INTERRUPTED, STOPPED_EARLY, SearchWindow, TrialRecord
 from workloads.sweep import Sweep
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 METRIC, MODE = "val_accuracy", "max"
 STATE_FILE = "state.pt"
 # Keys of a trial's config that the search varies (the rest are the run's fixed settings).
-SEARCHED = ("lr", "weight_decay", "batch_size", "width", "depth", "dropout")
+SEARCHED = tuple(workload_sweep.search_space(gpu=False))
 # Tried first, so even a short sweep has one strong trial early: on the 4,000 offline digits, 81-83% after
 # its first epoch and 98.0-98.3% after 10 (seeds 0-2), at 0.9 s an epoch on one core. Width 16 at batch 128
 # ends the same (97.9-98.4%) at twice the cost, and its first epochs swing between 63% and 83%.
@@ -39,16 +41,18 @@ KNOWN_GOOD = {"lr": 0.01, "weight_decay": 1e-4, "batch_size": 64, "width": 8, "d
 KNOWN_GOOD_GPU = {**KNOWN_GOOD, "batch_size": 512, "width": 32}
 
 
+def tune_domain(domain: workload_sweep.Domain) -> Any:
+    """One of workloads.sweep's Ray-free domains as Tune's."""
+    if isinstance(domain, workload_sweep.LogUniform):
+        return tune.loguniform(domain.low, domain.high)
+    if isinstance(domain, workload_sweep.Uniform):
+        return tune.uniform(domain.low, domain.high)
+    return tune.choice(list(domain.options))
+
+
 def search_space(gpu: bool) -> dict[str, Any]:
-    """Hyperparameter domains; on GPUs larger batches and models cost little more per epoch."""
-    return {
-        "lr": tune.loguniform(1e-3, 3e-2),
-        "weight_decay": tune.loguniform(1e-5, 1e-2),
-        "batch_size": tune.choice([256, 512, 1024] if gpu else [64, 128, 256]),
-        "width": tune.choice([16, 32, 64] if gpu else [8, 16, 24]),
-        "depth": tune.choice([2, 3, 4] if gpu else [2, 3]),
-        "dropout": tune.uniform(0.0, 0.4),
-    }
+    """The search space of workloads.sweep.search_space in Tune's domains."""
+    return {name: tune_domain(domain) for name, domain in workload_sweep.search_space(gpu).items()}
 
 
 def initial_points(mode: str, gpu: bool) -> list[dict[str, Any]] | None:
@@ -124,6 +128,25 @@ def trial_dirname(trial: tune.experiment.Trial) -> str:
     return f"{trial.trainable_name}_{trial.trial_id}"
 
 
+def trial_reports(run_dir: str | os.PathLike) -> dict[str, list[dict[str, Any]]]:
+    """{trial id: its reports in order} of a run, trial ids sorted, through Tune's public ExperimentAnalysis.
+
+    ExperimentAnalysis (PublicAPI beta) lists the trials of the run's last saved experiment state and reads
+    each one's reports from its result.json into `trial_dataframes` (nested keys flattened: `config/lr`). A
+    key missing from a report is NaN in its row and left out here: each row holds what the trial reported.
+    A running sweep's newest trials appear once Tune has saved its state again (TUNE_GLOBAL_CHECKPOINT_S).
+    """
+    analysis = tune.ExperimentAnalysis(os.fspath(run_dir))
+    frames = analysis.trial_dataframes
+    return {
+        trial_id: [
+            {key: value for key, value in row.items() if not (isinstance(value, float) and math.isnan(value))}
+            for row in frames[trial_id].to_dict("records")
+        ]
+        for trial_id in sorted(trial.trial_id for trial in analysis.trials)
+    }
+
+
 def can_resume(run_dir: str | os.PathLike) -> bool:
     return os.path.isdir(run_dir) and tune.Tuner.can_restore(os.fspath(run_dir))
 
@@ -190,8 +213,48 @@ def error_file(trial_path: str) -> str:
     return os.path.join(trial_path, ERROR_FILE)
 
 
-class SweepMonitor(tune.Callback):
-    """Tune's public callback API: the trials' states as the loop last saw them, and readable progress.
+class SearchClock(tune.Callback):
+    """When Tune's search ran, through its public Callback API: summary.json's and the benchmark's window.
+
+    It opens at `setup`, which Tune's controller calls as it starts the experiment, right after stamping
+    its own start time, and closes at Tune's last save of the experiment state: Tune calls every callback's
+    `get_state` at each save (TuneController.save_to_dir), the last time as `fit()` ends. Both lie within a
+    few milliseconds of the start time and the last write of Tune's `experiment_state-*.json`, which the
+    benchmark used to read. `fit()` itself runs longer at both ends: before the controller exists (the
+    first `fit()` of a process spends 2-4 s there on two cores) and after the last save, while it stops the
+    trials' actors (0.3-0.7 s with actor reuse), which is also when `on_experiment_end` comes.
+    """
+
+    # A restored Tuner brings back its RunConfig, callbacks included, from the run directory (tuner.pkl):
+    # the instance Tune calls is then a copy, so each one makes itself known when the experiment starts.
+    latest: SearchClock | None = None
+
+    def __init__(self) -> None:
+        self.started_at: float | None = None
+        self.saved_at: float | None = None
+
+    def setup(self, **info: Any) -> None:
+        self.started_at, self.saved_at = time.time(), None
+        SearchClock.latest = self
+
+    def get_state(self) -> dict | None:
+        self.saved_at = time.time()
+        return None  # nothing to save: Tune then writes no callback state file
+
+    def window(self) -> SearchWindow | None:
+        if self.started_at is None or self.saved_at is None:
+            return None
+        return SearchWindow(self.started_at, self.saved_at - self.started_at)
+
+    @staticmethod
+    def last_window() -> SearchWindow | None:
+        """The window of the latest experiment this process started; None before one started."""
+        return SearchClock.latest.window() if SearchClock.latest else None
+
+
+class SweepMonitor(SearchClock):
+    """Tune's public callback API: the trials' states as the loop last saw them, readable progress, and
+    (SearchClock) when the search ran.
 
     Tune marks every trial still running as TERMINATED while it cleans up after an interruption
     (TuneController._cleanup_trials -> _schedule_trial_stop), so the states at `on_experiment_end` and in
@@ -199,11 +262,10 @@ class SweepMonitor(tune.Callback):
     step (`on_step_end`) can: that is also what the experiment state saved for a resume holds.
     """
 
-    # A restored Tuner brings back its RunConfig, callbacks included, from the run directory (tuner.pkl):
-    # the instance Tune calls is then a copy, so each one makes itself known when the experiment starts.
-    active: SweepMonitor | None = None
+    active: SweepMonitor | None = None  # the instance Tune calls (see SearchClock.latest)
 
     def __init__(self, max_failures: int, progress_seconds: float = PROGRESS_SECONDS):
+        super().__init__()
         self.max_failures = max_failures
         self.progress_seconds = progress_seconds
         self.states: dict[str, tuple[str, int, str]] = {}  # trial_id -> (Tune status, failures, path)
@@ -211,6 +273,7 @@ class SweepMonitor(tune.Callback):
         self._best: tuple[float, str] | None = None
 
     def setup(self, **info) -> None:
+        super().setup(**info)
         self.states, self._printed, self._best = {}, time.monotonic(), None
         SweepMonitor.active = self
 
@@ -269,8 +332,10 @@ class SweepMonitor(tune.Callback):
         )
 
 
-def run(sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool) -> list[TrialRecord]:
-    """Run (or continue) the sweep and return what each trial did (interrupted ones included)."""
+def run(
+    sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool
+) -> tuple[list[TrialRecord], SearchWindow | None]:
+    """Run (or continue) the sweep: what each trial did (interrupted ones included), and when the search ran."""
     os.environ.update(QUIET_TUNE_ENV)
     SweepMonitor.active = None
     if resume:
@@ -280,8 +345,9 @@ def run(sweep: Sweep, gpus_per_trial: float, max_concurrent: int, resume: bool) 
     else:
         tuner = make_tuner(sweep, gpus_per_trial, max_concurrent)
     results = tuner.fit()
-    states: dict[str, tuple[str, int, str]] = SweepMonitor.active.states if SweepMonitor.active else {}
-    return [_record(result, states) for result in results]
+    monitor = SweepMonitor.active
+    states: dict[str, tuple[str, int, str]] = monitor.states if monitor else {}
+    return [_record(result, states) for result in results], monitor.window() if monitor else None
 
 
 def _record(result: tune.Result, states: Mapping[str, tuple[str, int, str]]) -> TrialRecord:

@@ -167,7 +167,7 @@ def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) 
         if resume:
             print("(a resumed run keeps its original search space, trial count and scheduler)")
         planned = planned_trials(sweep, resume)
-        trials = trainable.run(sweep, gpus, max_concurrent, resume)
+        trials, search = trainable.run(sweep, gpus, max_concurrent, resume)
     finally:
         ray.shutdown()
 
@@ -181,6 +181,7 @@ def _sweep(sweep: Sweep, started: float, held: lease.Lease, stop: GracefulStop) 
         settings={k: str(v) if isinstance(v, Path) else v for k, v in asdict(sweep).items()},
         num_samples=planned,
         stopped_by=stop.received,
+        search=search,
     )
     summary_path, plot_path = report.write_report(trials, run)
     summary = json.loads(summary_path.read_text())

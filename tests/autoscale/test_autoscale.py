@@ -30,7 +30,7 @@ import settings
 from manifests import commands, raycluster
 from tests.workload.procs import free_port, kill_tree, wait_for, workload_env
 from tools.mocks import stack_config
-from workloads import capacity
+from workloads import capacity, trainable
 
 pytestmark = pytest.mark.slow
 
@@ -237,14 +237,13 @@ def test_the_printed_job_scales_gpu_nodes_from_zero_and_runs_trials_on_gpu_share
 
 
 def _trial_intervals(run_dir: Path) -> list[tuple[float, float]]:
-    """(start, end) of each trial in wall-clock seconds, from its Tune results: every report carries the
-    trial's own `wall_time` and Tune's `time_total_s` since the trial started."""
-    intervals = []
-    for result_file in run_dir.glob("*/result.json"):
-        reports = [json.loads(line) for line in result_file.read_text().splitlines() if line.strip()]
-        first, last = reports[0], reports[-1]
-        intervals.append((first["wall_time"] - first["time_total_s"], last["wall_time"]))
-    return intervals
+    """(start, end) of each trial in wall-clock seconds, from its reports (Tune's ExperimentAnalysis): each
+    carries the trial's own `wall_time` and Tune's `time_total_s` since the trial started."""
+    return [
+        (reports[0]["wall_time"] - reports[0]["time_total_s"], reports[-1]["wall_time"])
+        for reports in trainable.trial_reports(run_dir).values()
+        if reports
+    ]
 
 
 def _most_at_once(intervals: list[tuple[float, float]]) -> int:

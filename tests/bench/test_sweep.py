@@ -1,8 +1,8 @@
-"""bench/sweep.py's pieces that need no Ray: the plan, the GPU mode's data, the commands, Tune's files."""
+"""bench/sweep.py's pieces that need no Ray: the plan, the GPU mode's data, the commands, the scoring.
+
+Reading the sweeps' results back: tests/bench/test_records.py."""
 
 import argparse
-import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -104,46 +104,6 @@ def test_the_baseline_keeps_upstreams_two_cpus_per_trial():
     cmd = sweep.command("baseline", plan, 3, Path("/d"), Path("/s"))
     assert cmd[1:3] == ["-m", "bench.baseline"]
     assert cmd[cmd.index("--cpus-per-trial") + 1] == "2" and cmd[cmd.index("--seed") + 1] == "3"
-
-
-def write_experiment(root: Path, start: float, end: float, rows_by_trial: dict) -> Path:
-    root.mkdir(parents=True)
-    for trial, rows in rows_by_trial.items():
-        (root / trial).mkdir()
-        (root / trial / "result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    state = root / "experiment_state-2026-01-01_00-00-00.json"
-    state.write_text(json.dumps({"stats": {"start_time": start}}))
-    os.utime(state, (end, end))
-    return root
-
-
-def test_trials_and_the_fit_window_come_from_tunes_own_files(tmp_path):
-    experiment = write_experiment(
-        tmp_path / "exp",
-        1000.0,
-        1012.5,
-        {
-            "t1": [
-                {"epoch": 1, "val_accuracy": 0.9, "wall_time": 1003.25, "compute_seconds": 1.5},
-                {"epoch": 2, "val_accuracy": 0.95, "wall_time": 1004.5, "compute_seconds": 2.5},
-            ],
-            "t2": [{"training_iteration": 1, "val_accuracy": 0.5, "wall_time": 1006.0, "compute_seconds": 1.0}],
-        },
-    )
-    trials = sweep.read_trials(experiment, "val_accuracy")
-    assert [len(t.reports) for t in trials] == [2, 1]
-    assert trials[0].reports[0].wall_time == 1003.25 and trials[1].reports[0].epoch == 1
-    assert sweep.fit_window(experiment) == pytest.approx((1000.0, 12.5))
-
-
-def test_a_missing_experiment_state_is_an_error_that_names_the_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
-        sweep.fit_window(tmp_path)
-
-
-def test_the_optuna_studys_window_comes_from_its_search_file(tmp_path):
-    (tmp_path / "search.json").write_text(json.dumps({"started_at": 50.0, "seconds": 7.5, "n_jobs": 2}))
-    assert sweep.fit_window(tmp_path) == (50.0, 7.5)
 
 
 def run_row(approach, seed, reports, fit_started_at=1000.0, started_at=990.0, overhead=0.04, cpu=100.0):

@@ -411,6 +411,11 @@ def wait_for_json(blob: Blob, path: str, accept, what: str) -> dict:
 
 
 def reported_epochs(blob: Blob) -> dict[str, list[int]]:
+    """{trial directory: the epochs its result.json holds}, read from the blobs in Azurite themselves.
+
+    Tune's own file, read directly on purpose: the test is about what reached the storage account through
+    the FUSE mounts, not about what Tune's ExperimentAnalysis would make of a run directory.
+    """
     epochs = {}
     for path in blob.files(RESULTS_CONTAINER, NAME):
         if path.endswith("/result.json"):

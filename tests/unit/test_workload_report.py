@@ -65,6 +65,16 @@ def test_each_trial_reports_final_and_best_accuracy_epochs_and_status():
     assert rows["d_00003"]["error"] == "RuntimeError: boom" and rows["d_00003"]["best_accuracy"] is None
 
 
+def test_the_summary_records_when_the_search_ran_unrounded():
+    window = report.SearchWindow(started_at=1_800_000_000.123456, seconds=61.987654)
+    summary = report.summarize(TRIALS, RunInfo(**{**RUN.__dict__, "search": window}))
+    assert (summary["fit_started_at"], summary["fit_seconds"]) == (window.started_at, window.seconds)
+    assert (report.summarize(TRIALS, RUN)["fit_started_at"], report.summarize(TRIALS, RUN)["fit_seconds"]) == (
+        None,
+        None,
+    )
+
+
 def test_a_run_with_no_results_still_summarises():
     summary = report.summarize([], RUN)
     assert summary["best_accuracy"] is None and summary["num_trials"] == 0

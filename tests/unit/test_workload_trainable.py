@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from workloads import train, trainable
+from workloads import sweep, train, trainable
 
 
 @pytest.mark.parametrize("gpu", [False, True])
 def test_the_search_space_covers_exactly_the_searched_hyperparameters(gpu):
     assert set(trainable.search_space(gpu)) == set(trainable.SEARCHED)
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_tunes_domains_are_the_sweeps_ray_free_declaration(gpu):
+    domains = trainable.search_space(gpu)
+    for name, declared in sweep.search_space(gpu).items():
+        if isinstance(declared, sweep.Choice):
+            assert domains[name].categories == list(declared.options), name
+        else:
+            assert (domains[name].lower, domains[name].upper) == (declared.low, declared.high), name
+            log = isinstance(declared, sweep.LogUniform)
+            assert type(domains[name].get_sampler()).__name__ == ("_LogUniform" if log else "_Uniform"), name
 
 
 @pytest.mark.parametrize("gpu, point", [(False, trainable.KNOWN_GOOD), (True, trainable.KNOWN_GOOD_GPU)])

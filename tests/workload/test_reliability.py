@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.workload.procs import descendants, kill_tree, python_module, workload_env
+from tests.workload.tune_reports import reports_so_far, state_saved_since
 from workloads import data, stop
 
 pytestmark = pytest.mark.slow
@@ -39,20 +40,6 @@ def sweep_command(data_dir: Path, storage: Path, name: str, *extra: str) -> list
     )
 
 
-def reports(run_dir: Path) -> dict[str, list[dict]]:
-    """{trial dir name: its reports so far}."""
-    found = {}
-    for result in run_dir.glob("train_mnist_*/result.json"):
-        rows = [json.loads(line) for line in result.read_text().splitlines() if line.strip()]
-        if rows:
-            found[result.parent.name] = rows
-    return found
-
-
-def state_saved_since(run_dir: Path, moment: float) -> bool:
-    return any(path.stat().st_mtime > moment for path in run_dir.glob("experiment_state-*.json"))
-
-
 # Ray gives a local node 30 s to register (ray/_private/node.py, raylet_start_wait_time_s); a loaded CI
 # machine sometimes misses that before the sweep begins. That is no behaviour under test: start again.
 RAY_START_TIMEOUT = "The current node timed out during startup"
@@ -69,7 +56,7 @@ def started_and_reporting(command: list[str], log: Path, run_dir: Path, timeout:
         proc = start(command, log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = reports(run_dir)
+            found = reports_so_far(run_dir)
             if found:
                 return proc, found
             if proc.poll() is not None:
@@ -117,7 +104,7 @@ def stopped_run(data_dir, tmp_path_factory):
         outcome["first"] = finish(first, log, 180)
     finally:
         kill_tree(first, known=tree)  # whatever is left of its local Ray
-    outcome["before_resume"] = reports(run_dir)
+    outcome["before_resume"] = reports_so_far(run_dir)
     outcome["summary_after_stop"] = (
         json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else None
     )
@@ -157,7 +144,7 @@ def test_the_stopped_run_resumes_to_the_end_with_no_trial_lost(stopped_run):
     summary = stopped_run["summary"]
     assert summary["complete"] is True and summary["num_samples"] == 4
     assert summary["num_trials"] == 4 and summary["num_completed"] == 4
-    after = reports(stopped_run["run_dir"])
+    after = reports_so_far(stopped_run["run_dir"])
     for trial, rows in stopped_run["before_resume"].items():
         # The same trial went on: its earlier reports are kept, not re-run from scratch.
         assert [r["wall_time"] for r in after[trial][: len(rows)]] == [r["wall_time"] for r in rows]
@@ -208,7 +195,7 @@ def test_a_trial_that_fails_for_good_makes_the_run_exit_non_zero(failing_run):
     summary = failing_run["summary"]
     assert summary["num_errors"] == 1 and summary["complete"] is True
     [failed] = [t for t in summary["trials"] if t["status"] == "error"]
-    assert Path(failed["path"]).name == failing_run["victim"] and failed["failures"] == 1
+    assert failed["trial_id"] == failing_run["victim"] and failed["failures"] == 1
 
 
 def test_error_files_printed_and_summarised_are_on_the_storage_path(failing_run):

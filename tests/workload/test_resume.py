@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.workload.procs import descendants, kill_tree, python_module, wait_for, workload_env
+from tests.workload.tune_reports import reports_so_far, state_saved_since
 
 pytestmark = pytest.mark.slow
 
@@ -17,17 +18,12 @@ NUM_SAMPLES, MAX_EPOCHS = 6, 2
 
 
 def finished_trials(run_dir: Path) -> dict[str, list[tuple]]:
-    """Trials whose result.json already holds their last epoch: {trial dir name: [(epoch, accuracy, wall_time)]}."""
-    found = {}
-    for result in run_dir.glob("train_mnist_*/result.json"):
-        rows = [json.loads(line) for line in result.read_text().splitlines() if line.strip()]
-        if rows and rows[-1].get("epoch") == MAX_EPOCHS:
-            found[result.parent.name] = [(r["epoch"], r["val_accuracy"], r["wall_time"]) for r in rows]
-    return found
-
-
-def state_saved_since(run_dir: Path, moment: float) -> bool:
-    return any(path.stat().st_mtime > moment for path in run_dir.glob("experiment_state-*.json"))
+    """Trials that reported their last epoch: {trial id: [(epoch, accuracy, wall_time)]}."""
+    return {
+        trial_id: [(r["epoch"], r["val_accuracy"], r["wall_time"]) for r in rows]
+        for trial_id, rows in reports_so_far(run_dir).items()
+        if rows[-1].get("epoch") == MAX_EPOCHS
+    }
 
 
 def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path):
@@ -77,7 +73,7 @@ def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path
     assert summary["resumed"] is True
     assert summary["num_trials"] == NUM_SAMPLES
     assert summary["num_errors"] == 0
-    trials = {Path(t["path"]).name: t for t in summary["trials"]}
+    trials = {t["trial_id"]: t for t in summary["trials"]}
     for name, rows in before.items():
         # The same trial, not re-run: its reports (down to their wall times) are those from before the kill.
         assert trials[name]["status"] == "completed"

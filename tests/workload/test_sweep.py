@@ -37,7 +37,7 @@ def finished_sweep(local_ray, data_dir, tmp_path_factory):
         grace_period=1,
         checkpoint_every=2,
     )
-    trials = trainable.run(sweep, gpus_per_trial=0.0, max_concurrent=2, resume=False)
+    trials, search = trainable.run(sweep, gpus_per_trial=0.0, max_concurrent=2, resume=False)
     run = report.RunInfo(
         name=sweep.name,
         run_dir=str(sweep.run_dir),
@@ -45,13 +45,16 @@ def finished_sweep(local_ray, data_dir, tmp_path_factory):
         ray_version=ray.__version__,
         torch_version="test",
         resumed=False,
+        search=search,
     )
     summary_path, plot_path = report.write_report(trials, run)
     return sweep, trials, json.loads(summary_path.read_text()), plot_path
 
 
-def reports(trial_dir) -> list[dict]:
-    return [json.loads(line) for line in (trial_dir / "result.json").read_text().splitlines()]
+@pytest.fixture(scope="module")
+def reported(finished_sweep) -> dict[str, list[dict]]:
+    """{trial id: its reports}, through Tune's public ExperimentAnalysis."""
+    return trainable.trial_reports(finished_sweep[0].run_dir)
 
 
 def test_a_small_sweep_learns_well_above_chance(finished_sweep):
@@ -62,10 +65,11 @@ def test_a_small_sweep_learns_well_above_chance(finished_sweep):
     assert summary["best_config"].keys() == set(trainable.SEARCHED)
 
 
-def test_every_report_carries_the_metrics_the_benchmark_reads(finished_sweep):
+def test_every_report_carries_the_metrics_the_benchmark_reads(finished_sweep, reported):
     _, trials, _, _ = finished_sweep
+    assert set(reported) == {trial.trial_id for trial in trials}
     for trial in trials:
-        rows = reports(Path(trial.path))
+        rows = reported[trial.trial_id]
         assert rows and all(row.keys() >= REPORTED for row in rows)
         assert [row["epoch"] for row in rows] == list(range(1, len(rows) + 1))
         assert all(0.0 <= row["val_accuracy"] <= 1.0 for row in rows)
@@ -74,18 +78,25 @@ def test_every_report_carries_the_metrics_the_benchmark_reads(finished_sweep):
         assert all(isinstance(row["wall_time"], float) for row in rows)
 
 
-def test_trials_checkpoint_every_n_epochs_and_on_the_last(finished_sweep):
+def test_the_summary_records_when_the_search_ran_around_every_report(finished_sweep, reported):
+    _, _, summary, _ = finished_sweep
+    walls = [row["wall_time"] for rows in reported.values() for row in rows]
+    assert summary["fit_started_at"] < min(walls)
+    assert max(walls) < summary["fit_started_at"] + summary["fit_seconds"]
+
+
+def test_trials_checkpoint_every_n_epochs_and_on_the_last(finished_sweep, reported):
     _, trials, _, _ = finished_sweep
     for trial in trials:
-        saved = {row["epoch"] for row in reports(Path(trial.path)) if row.get("checkpoint_dir_name")}
+        saved = {row["epoch"] for row in reported[trial.trial_id] if row.get("checkpoint_dir_name")}
         expected = {epoch for epoch in range(1, trial.epochs + 1) if epoch % 2 == 0 or epoch == 3}
         assert saved == expected, trial.trial_id
+        # The checkpoints themselves, on the storage path (the files, so read as files).
         assert len(list(Path(trial.path).glob("checkpoint_*"))) == len(saved)
 
 
-def test_trials_reuse_the_two_worker_processes(finished_sweep):
-    _, trials, _, _ = finished_sweep
-    pids = {row["pid"] for trial in trials for row in reports(Path(trial.path))}
+def test_trials_reuse_the_two_worker_processes(reported):
+    pids = {row["pid"] for rows in reported.values() for row in rows}
     assert len(pids) <= 2
 
 

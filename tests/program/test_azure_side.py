@@ -348,9 +348,13 @@ def test_data_outlives_destroy_in_a_resource_group_of_its_own(dev):
 
 def test_without_retain_data_destroy_deletes_the_data_too(record):
     rec = record({"retainData": False})
-    # The deployer's admin grant is retained on purpose (see the identity tests); the resource group takes it.
-    deployer = f"cluster-admin-{CALLER_OBJECT_ID}"
-    assert all(r.options["retainOnDelete"] in (None, False) for r in rec.resources.values() if r.name != deployer)
+    # Retained on purpose, and deleted with what holds them: the deployer's admin grant (see the identity
+    # tests) with the resource group; Grafana's folder and dashboards with the Grafana workspace.
+    on_purpose = {f"cluster-admin-{CALLER_OBJECT_ID}"} | {
+        r.name for r in rec.resources.values() if r.type.startswith("grafana:oss/")
+    }
+    assert len(on_purpose) > 2
+    assert all(r.options["retainOnDelete"] in (None, False) for r in rec.resources.values() if r.name not in on_purpose)
 
 
 # --- Identity ------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import subprocess
 import tempfile
 import threading
@@ -112,9 +113,17 @@ def _reap_descendants(timeout_s: float) -> None:
         time.sleep(SAMPLE_S)
 
 
+def _reaped_cpu_seconds() -> float:
+    """User+system seconds of every descendant waited for so far (getrusage RUSAGE_CHILDREN: a reaped
+    process's own and that of the descendants it waited for): exact, whatever the sampler missed."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_measured(cmd: list[str], *, env: dict[str, str], cwd: str, timeout_s: float) -> ProcessRun:
     """Run `cmd` to completion and measure it; raises `subprocess.TimeoutExpired` past `timeout_s`."""
     _reap_descendants(REAP_TIMEOUT_S)  # nothing of an earlier run may be counted here
+    reaped_before = _reaped_cpu_seconds()
     sampler = _CpuSampler()
     sampler.start()
     started_at = time.time()
@@ -132,7 +141,10 @@ def run_measured(cmd: list[str], *, env: dict[str, str], cwd: str, timeout_s: fl
             raise
         wall = time.perf_counter() - t0
         _reap_descendants(REAP_TIMEOUT_S)  # Ray's daemons wind down after the driver; still sampled
-        cpu, workers, processes = sampler.stop()
+        sampled, workers, processes = sampler.stop()
+        # Every process below us has been reaped by now, so the kernel's account is the whole CPU time; the
+        # sampler (every SAMPLE_S) misses a process's last moments and processes shorter than one sample.
+        cpu = max(sampled, _reaped_cpu_seconds() - reaped_before)
         log.seek(0)
         output = log.read()
     return ProcessRun(

@@ -36,7 +36,7 @@ from workloads import data as workload_data
 from workloads.trainable import SearchClock
 
 # Upstream's values: training samples per "epoch", and test samples per evaluation (which we no longer
-# use: the issue scores both approaches on the whole validation split).
+# use: the benchmark scores every approach on the whole validation split).
 EPOCH_SIZE = 512
 TEST_SIZE = 256
 BATCH_SIZE = 64

@@ -20,17 +20,27 @@ from pathlib import Path
 import pytest
 
 import settings
-from tools import costs
+from tools.costs import CostsError
+from tools.costs.__main__ import main
+from tools.costs.assumptions import ASSUMPTIONS, assumptions_with
+from tools.costs.filters import AnyOf, Contains, Eq, holds, odata
+from tools.costs.items import LineItem
+from tools.costs.matching import Price, Row, price_lines, select_price
+from tools.costs.meters import Meter, vm_meter
+from tools.costs.prices import API_URL, API_VERSION, PriceBook, fetch, query_url
+from tools.costs.rules import NO_BILL, line_items
+from tools.costs.table import render
+from tools.costs.units import parse_unit, unit_fits
 from tools.mocks import PROJECT_DIR, Registration, stack_config
 
 FIXTURE = Path(__file__).parent / "data" / "retail_prices_fixture.json"
 FIXTURE_ITEMS: list[dict] = json.loads(FIXTURE.read_text())["Items"]
 TODAY = "2026-12-02"
-HOURS = costs.ASSUMPTIONS["hours_per_month"].value
+HOURS = ASSUMPTIONS["hours_per_month"].value
 
 
-def fixture_book(items: list[dict] | None = None) -> costs.PriceBook:
-    return costs.PriceBook(list(FIXTURE_ITEMS if items is None else items), "USD", "2026-11-30T08:00:00Z", "fixture")
+def fixture_book(items: list[dict] | None = None) -> PriceBook:
+    return PriceBook(list(FIXTURE_ITEMS if items is None else items), "USD", "2026-11-30T08:00:00Z", "fixture")
 
 
 def fixture_price(**fields) -> float:
@@ -41,19 +51,19 @@ def fixture_price(**fields) -> float:
     return found[0]["retailPrice"]
 
 
-def one(lines: list[costs.LineItem], prefix: str) -> costs.LineItem:
+def one(lines: list[LineItem], prefix: str) -> LineItem:
     found = [line for line in lines if line.part.startswith(prefix)]
     assert len(found) == 1, [line.part for line in lines]
     return found[0]
 
 
-def wants(meter: costs.Meter, field: str) -> dict[str, bool]:
+def wants(meter: Meter, field: str) -> dict[str, bool]:
     return {pattern: wanted for name, pattern, wanted in meter.accept if name == field}
 
 
 @pytest.fixture(scope="module")
-def dev_lines(dev) -> list[costs.LineItem]:
-    return costs.line_items(dev.resources.values())
+def dev_lines(dev) -> list[LineItem]:
+    return line_items(dev.resources.values())
 
 
 DEV = settings.parse(stack_config("dev"))
@@ -98,7 +108,7 @@ def test_ephemeral_os_disks_add_no_disk_line(dev, dev_lines):
 def test_a_managed_os_disk_is_a_disk_per_node(dev):
     gpu = dev.one("azure-native:containerservice:AgentPool", "gpu")
     managed = replace(gpu, inputs={**gpu.inputs, "osDiskType": "Managed", "osDiskSizeGB": 256})
-    disk = one(costs.line_items([managed]), "GPU pool: managed OS disks")
+    disk = one(line_items([managed]), "GPU pool: managed OS disks")
     # NC8as_T4_v3 takes premium storage ("s" in its features): Premium SSD, P15 holds 256 GiB.
     assert "productName eq 'Premium SSD Managed Disks'" in disk.meter.filter
     assert "skuName eq 'P15 LRS'" in disk.meter.filter
@@ -113,17 +123,17 @@ def test_the_control_plane_network_data_and_monitoring_follow_the_settings(dev_l
     assert "registry" in one(dev_lines, f"Container registry ({DEV.registry_sku})").part.lower()
     stored = one(dev_lines, f"Storage account (StorageV2, {DEV.storage_sku}): data stored")
     assert DEV.storage_sku in stored.part and "skuName eq 'Hot LRS'" in stored.meter.filter  # Standard_LRS, Hot
-    assert stored.idle == costs.ASSUMPTIONS["datasets_gb"].value + costs.ASSUMPTIONS["results_gb"].value
+    assert stored.idle == ASSUMPTIONS["datasets_gb"].value + ASSUMPTIONS["results_gb"].value
 
     assert one(dev_lines, "Public IP").idle == HOURS  # AKS's one managed outbound IP
     assert one(dev_lines, "Standard Load Balancer (AKS outbound): rules").idle == HOURS
     assert one(dev_lines, "Managed Grafana (Standard): instance").idle == HOURS
 
     ingested = one(dev_lines, "Managed Prometheus: samples ingested")
-    scrapes_an_hour = 3600 / costs.ASSUMPTIONS["prometheus_scrape_interval_s"].value
-    assert ingested.idle == costs.ASSUMPTIONS["prometheus_idle_series"].value * scrapes_an_hour * HOURS
+    scrapes_an_hour = 3600 / ASSUMPTIONS["prometheus_scrape_interval_s"].value
+    assert ingested.idle == ASSUMPTIONS["prometheus_idle_series"].value * scrapes_an_hour * HOURS
     assert ingested.per_sweep_hour == (
-        costs.ASSUMPTIONS["prometheus_series_per_gpu_node"].value * DEV.gpu_max_count * scrapes_an_hour
+        ASSUMPTIONS["prometheus_series_per_gpu_node"].value * DEV.gpu_max_count * scrapes_an_hour
     )
     # 30 days kept: inside the 31 the ingestion price includes, so no retention line.
     assert DEV.log_retention_days == 30
@@ -142,7 +152,7 @@ def test_every_azure_resource_of_the_dev_stack_is_priced_or_known_free(dev, dev_
         "azure-native:monitor:AzureMonitorWorkspace",
     }
     azure = {r.type for r in dev.resources.values() if r.type.startswith("azure-native:")}
-    assert azure <= priced_types | set(costs.NO_BILL)
+    assert azure <= priced_types | set(NO_BILL)
     assert priced_types <= azure
 
 
@@ -159,9 +169,9 @@ def test_a_new_billable_resource_type_shows_up_unpriced():
         provider="",
         options={},
     )
-    (line,) = costs.line_items([redis])
+    (line,) = line_items([redis])
     assert line.unpriced and line.meter is None
-    rows = costs.price_lines([line], fixture_book(), 0, TODAY)
+    rows = price_lines([line], fixture_book(), 0, TODAY)
     assert rows[0].idle_cost is None
 
 
@@ -173,7 +183,7 @@ def test_changed_settings_change_the_line_items(record):
         "storageSku": "Premium_LRS",
         "logRetentionDays": 90,
     }
-    lines = costs.line_items(record(changed).resources.values())
+    lines = line_items(record(changed).resources.values())
     gpu = one(lines, "GPU pool")
     assert wants(gpu.meter, "skuName")[r" Spot$"] is False and "Spot" not in gpu.part
     control = one(lines, "AKS control plane (Standard tier)")
@@ -182,34 +192,34 @@ def test_changed_settings_change_the_line_items(record):
     stored = one(lines, "Storage account (BlockBlobStorage, Premium_LRS): data stored")
     assert "skuName eq 'Premium LRS'" in stored.meter.filter
     retention = one(lines, "Log Analytics: retention")
-    assert retention.idle == pytest.approx(costs.ASSUMPTIONS["log_analytics_idle_gb"].value * (90 - 31) / 30)
+    assert retention.idle == pytest.approx(ASSUMPTIONS["log_analytics_idle_gb"].value * (90 - 31) / 30)
 
 
 def test_assumptions_can_be_replaced_and_unknown_ones_are_refused(dev):
-    more = costs.assumptions_with({"registry_images_gb": 130, "grafana_active_users": 5})
-    lines = costs.line_items(dev.resources.values(), more)
+    more = assumptions_with({"registry_images_gb": 130, "grafana_active_users": 5})
+    lines = line_items(dev.resources.values(), more)
     extra = one(lines, "Container registry (Standard): storage above")
     assert extra.idle == 130 - 100  # Standard includes 100 GiB
     assert one(lines, "Managed Grafana (Standard): active users").idle == 5
-    with pytest.raises(costs.CostsError, match="unknown assumption"):
-        costs.assumptions_with({"gpu_hours": 3})
+    with pytest.raises(CostsError, match="unknown assumption"):
+        assumptions_with({"gpu_hours": 3})
 
 
 # --- OData filters --------------------------------------------------------------------------------------
 
 
 def test_filters_are_the_documented_odata_syntax():
-    assert costs.vm_meter("eastus2", "Standard_NC8as_T4_v3", spot=True).filter == (
+    assert vm_meter("eastus2", "Standard_NC8as_T4_v3", spot=True).filter == (
         "serviceName eq 'Virtual Machines' and armRegionName eq 'eastus2' and "
         "armSkuName eq 'Standard_NC8as_T4_v3' and priceType eq 'Consumption'"
     )
     clauses = (
-        costs.AnyOf((costs.Eq("armRegionName", "eastus2"), costs.Eq("armRegionName", "Global"))),
-        costs.Contains("productName", "Grafana"),
-        costs.Eq("isPrimaryMeterRegion", True),
-        costs.Eq("skuName", "O'Brien"),
+        AnyOf((Eq("armRegionName", "eastus2"), Eq("armRegionName", "Global"))),
+        Contains("productName", "Grafana"),
+        Eq("isPrimaryMeterRegion", True),
+        Eq("skuName", "O'Brien"),
     )
-    assert costs.odata(clauses) == (
+    assert odata(clauses) == (
         "(armRegionName eq 'eastus2' or armRegionName eq 'Global') and contains(productName, 'Grafana') "
         "and isPrimaryMeterRegion eq true and skuName eq 'O''Brien'"
     )
@@ -217,21 +227,21 @@ def test_filters_are_the_documented_odata_syntax():
 
 def test_the_local_filter_answers_as_the_api_would():
     item = {"serviceName": "Virtual Machines", "armRegionName": "eastus2", "type": "Consumption", "skuName": "D4 v5"}
-    assert costs.holds(item, (costs.Eq("serviceName", "Virtual Machines"), costs.Eq("priceType", "Consumption")))
-    assert not costs.holds(item, (costs.Eq("serviceName", "virtual machines"),))  # case-sensitive
-    assert not costs.holds({**item, "type": "Reservation"}, (costs.Eq("priceType", "Consumption"),))
-    assert costs.holds(item, (costs.Contains("skuName", "v5"),))
-    region = costs.AnyOf((costs.Eq("armRegionName", "westeurope"), costs.Eq("armRegionName", "eastus2")))
-    assert costs.holds(item, (region,))
+    assert holds(item, (Eq("serviceName", "Virtual Machines"), Eq("priceType", "Consumption")))
+    assert not holds(item, (Eq("serviceName", "virtual machines"),))  # case-sensitive
+    assert not holds({**item, "type": "Reservation"}, (Eq("priceType", "Consumption"),))
+    assert holds(item, (Contains("skuName", "v5"),))
+    region = AnyOf((Eq("armRegionName", "westeurope"), Eq("armRegionName", "eastus2")))
+    assert holds(item, (region,))
 
 
 def test_the_query_url_carries_the_api_version_currency_and_filter():
-    url = costs.query_url("serviceName eq 'Load Balancer'", "EUR")
+    url = query_url("serviceName eq 'Load Balancer'", "EUR")
     parts = urllib.parse.urlsplit(url)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == costs.API_URL
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == API_URL
     query = urllib.parse.parse_qs(parts.query)
     assert query == {
-        "api-version": [costs.API_VERSION],
+        "api-version": [API_VERSION],
         "currencyCode": ["'EUR'"],
         "$filter": ["serviceName eq 'Load Balancer'"],
     }
@@ -251,20 +261,20 @@ def test_the_query_url_carries_the_api_version_currency_and_filter():
     ],
 )
 def test_units_of_measure(unit, kind, size):
-    assert costs.parse_unit(unit)[0] == size
-    assert costs.unit_fits(unit, kind)
-    assert not costs.unit_fits(unit, "hour" if kind != "hour" else "GB")
+    assert parse_unit(unit)[0] == size
+    assert unit_fits(unit, kind)
+    assert not unit_fits(unit, "hour" if kind != "hour" else "GB")
 
 
 # --- The price join -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def dev_rows(dev_lines) -> list[costs.Row]:
-    return costs.price_lines(dev_lines, fixture_book(), costs.ASSUMPTIONS["sweep_hours_per_month"].value, TODAY)
+def dev_rows(dev_lines) -> list[Row]:
+    return price_lines(dev_lines, fixture_book(), ASSUMPTIONS["sweep_hours_per_month"].value, TODAY)
 
 
-def row(rows: list[costs.Row], prefix: str) -> costs.Row:
+def row(rows: list[Row], prefix: str) -> Row:
     found = [r for r in rows if r.line.part.startswith(prefix)]
     assert len(found) == 1
     return found[0]
@@ -294,8 +304,8 @@ def test_vm_lines_cost_hours_times_the_linux_pay_as_you_go_price(dev_rows):
 
 def test_spot_and_regular_vms_are_separate_meters():
     items = FIXTURE_ITEMS
-    spot = costs.select_price(costs.vm_meter("eastus2", "Standard_NC8as_T4_v3", spot=True), items, "USD", TODAY)
-    regular = costs.select_price(costs.vm_meter("eastus2", "Standard_NC8as_T4_v3", spot=False), items, "USD", TODAY)
+    spot = select_price(vm_meter("eastus2", "Standard_NC8as_T4_v3", spot=True), items, "USD", TODAY)
+    regular = select_price(vm_meter("eastus2", "Standard_NC8as_T4_v3", spot=False), items, "USD", TODAY)
     assert spot.meter.endswith("NC8as T4 v3 Spot")
     assert spot.tiers == ((0.0, fixture_price(skuName="NC8as T4 v3 Spot")),)
     linux = fixture_price(skuName="NC8as T4 v3", productName="Virtual Machines NCasT4_v3 Series")
@@ -312,7 +322,7 @@ def test_tiers_free_allowances_and_global_meters(dev_rows):
     logs = row(dev_rows, "Log Analytics: analytics logs ingested")
     assert logs.idle_cost == 0  # 5 GB: all inside the zero-price tier
     assert logs.sweep_cost == pytest.approx(
-        costs.ASSUMPTIONS["log_analytics_gb_per_sweep_hour"].value * fixture_price(tierMinimumUnits=5.0)
+        ASSUMPTIONS["log_analytics_gb_per_sweep_hour"].value * fixture_price(tierMinimumUnits=5.0)
     )
     data = row(dev_rows, "Standard Load Balancer (AKS outbound): data processed")
     assert data.price.region == "Global"  # no eastus2 meter: the Global one
@@ -331,22 +341,22 @@ def test_tiers_free_allowances_and_global_meters(dev_rows):
 
 
 def test_the_table_totals_are_the_sum_of_its_lines(dev_rows):
-    text = costs.render(dev_rows, fixture_book(), DEV.location, "dev", costs.ASSUMPTIONS)
+    text = render(dev_rows, fixture_book(), DEV.location, "dev", ASSUMPTIONS)
     idle = sum(r.idle_cost for r in dev_rows)
     sweep = sum(r.sweep_cost for r in dev_rows)
     assert f"**{idle:,.2f}**" in text and f"**{sweep:,.2f}**" in text
     assert "fetched 2026-11-30T08:00:00Z" in text and f"region `{DEV.location}`" in text and "USD" in text
     assert "at least" not in text and "Not in the totals" not in text
-    for key in costs.ASSUMPTIONS:
+    for key in ASSUMPTIONS:
         assert f"`{key}`" in text
 
 
 def test_a_missing_meter_is_no_price_found_never_zero(dev_lines):
     without_grafana = [i for i in FIXTURE_ITEMS if "Grafana" not in i["productName"]]
-    rows = costs.price_lines(dev_lines, fixture_book(without_grafana), 20, TODAY)
+    rows = price_lines(dev_lines, fixture_book(without_grafana), 20, TODAY)
     grafana = row(rows, "Managed Grafana (Standard): instance")
     assert grafana.price.status == "no price found" and grafana.idle_cost is None
-    text = costs.render(rows, fixture_book(without_grafana), DEV.location, "dev", costs.ASSUMPTIONS)
+    text = render(rows, fixture_book(without_grafana), DEV.location, "dev", ASSUMPTIONS)
     assert "no price found" in text and "**at least " in text
     assert "Not in the totals" in text and "Managed Grafana (Standard): instance: no price found" in text
     priced = sum(r.idle_cost for r in rows if r.idle_cost is not None)
@@ -371,8 +381,8 @@ def item(**fields) -> dict:
     return {**base, **fields}
 
 
-TEST_METER = costs.Meter(
-    query=(costs.Eq("serviceName", "Test"), costs.Eq("armRegionName", "eastus2"), costs.Eq("priceType", "Consumption")),
+TEST_METER = Meter(
+    query=(Eq("serviceName", "Test"), Eq("armRegionName", "eastus2"), Eq("priceType", "Consumption")),
     accept=(("meterName", r"Unit$", True),),
     unit="hour",
     source="test",
@@ -381,33 +391,33 @@ TEST_METER = costs.Meter(
 
 
 def test_the_primary_meter_region_wins_over_a_non_primary_one():
-    price = costs.select_price(
+    price = select_price(
         TEST_METER, [item(retailPrice=2.0, isPrimaryMeterRegion=False), item(retailPrice=3.0)], "USD", TODAY
     )
     assert price.tiers == ((0.0, 3.0),) and price.primary
 
 
 def test_meters_with_different_prices_are_ambiguous_not_guessed():
-    price = costs.select_price(TEST_METER, [item(), item(meterName="Other Unit", retailPrice=9.0)], "USD", TODAY)
+    price = select_price(TEST_METER, [item(), item(meterName="Other Unit", retailPrice=9.0)], "USD", TODAY)
     assert price.status == "ambiguous" and price.cost(10) is None
-    same = costs.select_price(TEST_METER, [item(), item(productName="Test 2")], "USD", TODAY)
+    same = select_price(TEST_METER, [item(), item(productName="Test 2")], "USD", TODAY)
     assert same.status == "ok"  # the same price under two products is one price
 
 
 def test_a_meter_in_another_unit_is_a_unit_mismatch():
-    price = costs.select_price(TEST_METER, [item(unitOfMeasure="1 GB")], "USD", TODAY)
+    price = select_price(TEST_METER, [item(unitOfMeasure="1 GB")], "USD", TODAY)
     assert price.status == "unit mismatch" and "1 GB" in price.detail
 
 
 def test_only_prices_already_in_effect_count():
-    price = costs.select_price(TEST_METER, [item(effectiveStartDate="2099-01-01T00:00:00Z")], "USD", TODAY)
+    price = select_price(TEST_METER, [item(effectiveStartDate="2099-01-01T00:00:00Z")], "USD", TODAY)
     assert price.status == "no price found"
 
 
 def test_tiered_cost():
-    price = costs.Price("ok", tiers=((0.0, 0.0), (5.0, 2.0), (10.0, 1.0)), unit_of_measure="1 GB")
+    price = Price("ok", tiers=((0.0, 0.0), (5.0, 2.0), (10.0, 1.0)), unit_of_measure="1 GB")
     assert price.cost(3) == 0 and price.cost(7) == 4 and price.cost(12) == 10 + 2
-    per_ten_thousand = costs.Price("ok", tiers=((0.0, 0.5),), unit_of_measure="10K")
+    per_ten_thousand = Price("ok", tiers=((0.0, 0.5),), unit_of_measure="10K")
     assert per_ten_thousand.cost(30_000) == pytest.approx(1.5)
 
 
@@ -427,7 +437,7 @@ class FakeApi:
 
 
 def test_the_client_follows_next_page_link_to_the_end():
-    first = costs.query_url("serviceName eq 'Test'", "USD")
+    first = query_url("serviceName eq 'Test'", "USD")
     second = "https://prices.azure.com:443/api/retail/prices?$filter=serviceName%20eq%20%27Test%27&$skip=100"
     api = FakeApi(
         {
@@ -435,24 +445,24 @@ def test_the_client_follows_next_page_link_to_the_end():
             second: {"Items": [item(retailPrice=2.0)], "NextPageLink": None, "Count": 1},
         }
     )
-    got = costs.fetch("serviceName eq 'Test'", "USD", api)
+    got = fetch("serviceName eq 'Test'", "USD", api)
     assert [i["retailPrice"] for i in got] == [1.0, 2.0]
     assert api.asked == [first, second]
 
 
 def test_the_client_never_follows_a_link_off_prices_azure_com():
-    first = costs.query_url("serviceName eq 'Test'", "USD")
+    first = query_url("serviceName eq 'Test'", "USD")
     api = FakeApi({first: {"Items": [], "NextPageLink": "https://example.com/steal"}})
-    with pytest.raises(costs.CostsError, match=r"off prices\.azure\.com"):
-        costs.fetch("serviceName eq 'Test'", "USD", api)
+    with pytest.raises(CostsError, match=r"off prices\.azure\.com"):
+        fetch("serviceName eq 'Test'", "USD", api)
 
 
 def test_offline_the_client_says_to_use_a_saved_response():
     def offline(url: str, timeout: float):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    with pytest.raises(costs.CostsError) as caught:
-        costs.fetch("serviceName eq 'Test'", "USD", offline)
+    with pytest.raises(CostsError) as caught:
+        fetch("serviceName eq 'Test'", "USD", offline)
     message = str(caught.value)
     assert message.startswith("cannot reach prices.azure.com: [Errno -3] Temporary failure in name resolution")
     assert "use --offline FILE with a saved response" in message
@@ -462,17 +472,17 @@ def test_a_refused_query_says_what_the_api_answered():
     def refuse(url: str, timeout: float):
         raise urllib.error.HTTPError(url, 400, "Bad Request", {}, io.BytesIO(b'{"Error": "invalid filter"}'))  # type: ignore[arg-type]
 
-    with pytest.raises(costs.CostsError, match=r"HTTP 400.*invalid filter"):
-        costs.fetch("serviceName eq", "USD", refuse)
+    with pytest.raises(CostsError, match=r"HTTP 400.*invalid filter"):
+        fetch("serviceName eq", "USD", refuse)
 
 
 def test_saved_prices_read_back_with_their_fetch_date(tmp_path):
     query = "serviceName eq 'Test'"
-    api = FakeApi({costs.query_url(query, "USD"): {"Items": [item()], "NextPageLink": None}})
-    book = costs.PriceBook.from_api([query, query], "USD", api)
+    api = FakeApi({query_url(query, "USD"): {"Items": [item()], "NextPageLink": None}})
+    book = PriceBook.from_api([query, query], "USD", api)
     assert len(api.asked) == 1  # one request per distinct filter
     book.save(tmp_path / "prices.json")
-    again = costs.PriceBook.from_file(tmp_path / "prices.json", "USD")
+    again = PriceBook.from_file(tmp_path / "prices.json", "USD")
     assert again.items == book.items and again.fetched_at == book.fetched_at
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", book.fetched_at)
 
@@ -481,7 +491,7 @@ def test_the_command_line_prices_the_dev_stack_offline(capsys):
     def no_network(url: str, timeout: float):
         raise AssertionError(f"--offline must not reach {url}")
 
-    assert costs.main(["--stack", "dev", "--offline", str(FIXTURE)], opener=no_network) == 0
+    assert main(["--stack", "dev", "--offline", str(FIXTURE)], opener=no_network) == 0
     out = capsys.readouterr().out
     assert out.startswith("## What the dev stack costs a month")
     assert "fetched 2026-11-30T08:00:00Z" in out and f"region `{DEV.location}`" in out
@@ -492,7 +502,7 @@ def test_the_command_line_reports_an_unreachable_api(capsys):
     def offline(url: str, timeout: float):
         raise urllib.error.URLError("timed out")
 
-    assert costs.main(["--meters", "serviceName eq 'Test'"], opener=offline) == 2
+    assert main(["--meters", "serviceName eq 'Test'"], opener=offline) == 2
     assert "cannot reach prices.azure.com: timed out" in capsys.readouterr().err
 
 
@@ -508,7 +518,7 @@ def test_the_docs_never_show_the_fixtures_prices():
 
 def test_the_costs_doc_explains_every_assumption_and_the_readme_points_to_it():
     doc = (PROJECT_DIR / "docs" / "costs.md").read_text()
-    for key in costs.ASSUMPTIONS:
+    for key in ASSUMPTIONS:
         assert f"`{key}`" in doc, key
     assert "python -m tools.costs --stack dev" in doc
     assert "docs/costs.md" in (PROJECT_DIR / "README.md").read_text()

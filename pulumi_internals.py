@@ -7,7 +7,7 @@ upgrade re-reads them here first. Everything else imports them from here, never 
 - Stack config as the language host hands it to a program (`pulumi.runtime.config`): what
   `pulumi.Config` reads, all keys at once, so settings can name unknown keys.
 - The runtime's root resource, settings and event loop (`pulumi.runtime.settings`, `.stack`,
-  `.sync_await`, `.rpc`): what the offline runner (tools/mocks.py) needs to run `__main__.py` under
+  `.sync_await`, `.rpc`): what the offline runner (tools/mocks/) needs to run `__main__.py` under
   `set_mocks` several times in one process and read back secrets and unknowns.
 - pulumi-policy's property proxies and unknown sentinels (`pulumi_policy.proxy`): what a policy sees
   for a value that `pulumi preview` cannot know yet.

@@ -46,7 +46,7 @@ class KubeRay(pulumi.ComponentResource):
         )
         # The chart puts the operator's Role into the Ray namespace, so that namespace comes first.
         # `restricted`: every container of a Ray pod (ours, KubeRay's injected ones) runs non-root without
-        # capabilities or privilege escalation, under RuntimeDefault seccomp (manifests/raycluster.py).
+        # capabilities or privilege escalation, under RuntimeDefault seccomp (manifests/containers.py).
         ray_ns = k8s.core.v1.Namespace(
             f"{name}-ray-namespace",
             **fields(namespaces.namespace(s.ray_namespace, "restricted")),

@@ -4,7 +4,7 @@ docs/workload.md shows them by hand):
     python -m images targets --stack dev                    # `--target` arguments: the registry and what it needs
     pulumi stack export | python -m images build-command --stack dev   # the imageBuildCommand, from the state
 
-`targets` runs the program offline under Pulumi's mocks (tools/mocks.py) and prints the URNs of the
+`targets` runs the program offline under Pulumi's mocks (tools/mocks/) and prints the URNs of the
 container registry and everything it depends on, so `pulumi up --target ...` creates the registry alone
 before the images are built into it. `build-command` reads the registry's name and login server from the
 stack's state, which a targeted update records even when it leaves the stack's outputs as they were.

@@ -15,7 +15,7 @@ from typing import Any
 
 # Modules, not names: manifests/raycluster.py imports this module for the head's ports, so raycluster is
 # only partly loaded while this one loads (network_policy, which imports names from it, is imported later).
-from manifests import pools, raycluster
+from manifests import log_sidecar, pools, raycluster
 from manifests.helm_values import GPU_PRESENT_LABEL
 
 # --- Ray's metrics ports -------------------------------------------------------------------------------
@@ -364,7 +364,7 @@ def trial_logs_query(namespace: str, trial: str = "<trial id>") -> str:
     tostring(): LogMessage is dynamic, a JSON object for JSON lines and a string otherwise."""
     return (
         f'ContainerLogV2 | where PodNamespace == "{namespace}" '
-        f'and ContainerName == "{raycluster.LOG_FORWARDER_CONTAINER}" '
+        f'and ContainerName == "{log_sidecar.LOG_FORWARDER_CONTAINER}" '
         f'| where tostring(LogMessage) has "{trial}" '
         "| project TimeGenerated, PodName, LogMessage | order by TimeGenerated asc"
     )

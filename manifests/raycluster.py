@@ -4,17 +4,22 @@ head's PodDisruptionBudget.
 
 Field names and rules are KubeRay 1.7.0's (ray-operator/apis/ray/v1/raycluster_types.go,
 controllers/ray/utils/validation.go); tests validate the manifest against the v1.7.0 CRD schema.
+
+The pods' parts have modules of their own: containers.py (Pod Security and QoS every container shares),
+mount_check.py (the init container that refuses non-BlobFuse2 mounts), log_sidecar.py (the log forwarder,
+with `monitoring`) and autoscaler.py (the autoscaler's options and cold-start budget).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import versions
-from manifests import log_forwarder, monitoring, pools, volumes, workload_identity
+from manifests import autoscaler, log_sidecar, monitoring, pools, volumes, workload_identity
+from manifests.containers import CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT, guaranteed
+from manifests.mount_check import mount_check_container
 from settings import Settings
-from workloads import capacity, defaults
+from workloads import capacity
 
 API_VERSION = "ray.io/v1"
 KIND = "RayCluster"
@@ -53,49 +58,6 @@ PATCH_FORCE = {"pulumi.com/patchForce": "true"}
 # head; submitting it again with the same --name resumes it from the results volume.
 UPGRADE_STRATEGY = "Recreate"
 
-# How long a new worker may take from its pod's creation to a registered Ray node: the cold-start budget.
-# Each term is an allowance for the slowest case we plan for, to be replaced by measurements:
-COLD_START_SECONDS = {
-    # A Spot GPU VM allocated, booted and joined by AKS, then AKS's GPU driver installed on first boot
-    # (gpuProfile.driver Install; learn.microsoft.com/azure/aks/gpu-cluster).
-    "gpu_node_provision": 900,
-    # rayproject/ray:<version>-py311-gpu is several GB compressed; a new node pulls it whole.
-    "image_pull": 900,
-    # Both BlobFuse2 mounts, the mount check, waiting for the GCS, `ray start`, the runtime env's pip pins.
-    "pod_setup": 300,
-}
-COLD_START_BUDGET_SECONDS = sum(COLD_START_SECONDS.values())
-# Ray 2.60 autoscaler v2 (autoscaler/v2/instance_manager/config.py InstanceReconcileConfig, reconciler.py
-# _handle_stuck_instances): under KubeRay an instance is ALLOCATED as soon as its pod exists and RAY_RUNNING
-# once its raylet registers, and an instance ALLOCATED longer than this is terminated (ALLOCATION_TIMEOUT).
-# The default differs between Ray releases (300 s in older ones, kuberay#4226; 3600 s in the 2.60 wheel),
-# so it is set, from the budget. REQUESTED -> ALLOCATED is KubeRay creating the pod, seconds; its 600 s
-# default stands. Pending pods no demand needs are kept (RAY_AUTOSCALER_PENDING_NODE_IDLE_TIMEOUT_S, -1 by
-# default, autoscaler/_private/constants.py).
-AUTOSCALER_ENV = {"RAY_AUTOSCALER_RECONCILE_ALLOCATE_STATUS_TIMEOUT_S": str(COLD_START_BUDGET_SECONDS)}
-# KubeRay's own defaults for the autoscaler sidecar (common/pod.go BuildAutoscalerContainer), written out
-# so the node-fit check counts them.
-AUTOSCALER_CPU_M = 500
-AUTOSCALER_MEMORY_MI = 512
-
-# Pod Security `restricted` (kubernetes.io/docs/concepts/security/pod-security-standards). The Ray images
-# run as user `ray`, uid 1000, gid 100. KubeRay copies the Ray container's securityContext to the init
-# containers it injects (common/pod.go: wait-gcs-ready) and gives the autoscaler sidecar
-# autoscalerOptions.securityContext.
-RAY_UID, RAY_GID = 1000, 100
-POD_SECURITY_CONTEXT = {
-    "runAsNonRoot": True,
-    "runAsUser": RAY_UID,
-    "runAsGroup": RAY_GID,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY_CONTEXT = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "runAsNonRoot": True,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-
 # AKS's cluster autoscaler removes underused nodes and evicts their pods; it does not skip pods with local
 # storage by default (learn.microsoft.com/azure/aks/cluster-autoscaler, "safe-to-evict").
 SAFE_TO_EVICT = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
@@ -104,102 +66,6 @@ SAFE_TO_EVICT = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
 # node shares the results volume's --tmp-path: two would corrupt each other's file cache
 # (azure-storage-fuse#267; blob-csi-driver pkg/blob/nodeserver.go). One Ray pod per node.
 HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
-
-# The init container that refuses to start a Ray pod whose mounts are not BlobFuse2: without the CSIDriver's
-# tokenRequests the driver bind-mounts an empty directory and every write lands on the node's disk
-# (blob-csi-driver#1240). BlobFuse2 mounts with fsname=blobfuse2 (component/libfuse), so /proc's
-# mountinfo shows source `blobfuse2` and type fuse or fuse.blobfuse2 at the mount point.
-MOUNT_CHECK_CONTAINER = "check-blobfuse2-mounts"
-MOUNT_CHECK_RESOURCES = {"cpu": "100m", "memory": "64Mi"}
-
-# --- Logs that outlive the pods (with `monitoring`) ------------------------------------------------------
-# Container Insights collects container stdout and stderr, but Ray writes what trials print and log to
-# files under its temp dir (worker-*.out|.err; Ray docs ray-observability/user-guides/configure-logging.md,
-# "Log files in logging directory"). A native sidecar, following KubeRay's guide
-# (cluster/kubernetes/user-guides/persist-kuberay-custom-resource-logs.md: a log-processing sidecar sharing
-# /tmp/ray with the Ray container through a volume), copies those files' lines to its own stdout as JSON,
-# labelled with the file (manifests/log_forwarder.py).
-#
-# Not RAY_LOG_TO_STDERR=1: in Ray 2.60 it makes the core worker write no log files at all
-# (ray/_private/node.py should_redirect_logs; worker.py connect passes an empty logs_dir), so the log monitor,
-# which reads worker*.out|err (log_monitor.py update_log_filenames), has nothing to stream to the driver:
-# trials' lines vanish from `ray job logs` (the driver's job-driver-<id>.log), the dashboard's log view and
-# `ray logs` find no files, and every Ray component's INFO logs (raylet, GCS, dashboard) go to the container
-# output and the Log Analytics bill. The sidecar changes nothing in Ray: files, dashboard, job logs and
-# log_to_driver stay as they are.
-#
-# The volume has KubeRay's own name and path for the Ray log volume (common/pod.go RayLogVolumeName
-# "ray-logs", RayLogVolumeMountPath "/tmp/ray"): on the head KubeRay then finds /tmp/ray mounted in the Ray
-# container and mounts this same volume in its autoscaler sidecar (addEmptyDir: checkIfVolumeMounted, then
-# checkIfVolumeExists), as it does with its own; another name would give the autoscaler a second, empty one.
-LOG_VOLUME = "ray-logs"
-RAY_TEMP_DIR = "/tmp/ray"
-LOG_FORWARDER_CONTAINER = "ray-log-forwarder"
-# Its offsets, kept across a restart of the sidecar (an emptyDir lives as long as the pod).
-LOG_FORWARDER_STATE_VOLUME = "ray-log-forwarder-state"
-LOG_FORWARDER_STATE_DIR = "/var/run/ray-log-forwarder"
-LOG_FORWARDER_STATE_SIZE = "16Mi"
-# Measured with Python 3.11: following 200 worker files while one gains 1,000 lines a second takes about
-# 15 millicores and 13 MiB resident (2 millicores idle). The limit leaves room for bursts of ~7,000 lines a
-# second; its reads are bounded (log_forwarder.BUDGET_BYTES a file a poll). Requests equal limits, like
-# every other container here.
-LOG_FORWARDER_CPU_M = 100
-LOG_FORWARDER_MEMORY_MI = 64
-LOG_FORWARDER_SOURCE = Path(log_forwarder.__file__).read_text(encoding="utf-8")
-
-
-def log_forwarder_command(root: str = RAY_TEMP_DIR, state_dir: str = LOG_FORWARDER_STATE_DIR) -> list[str]:
-    """The Ray image's Python (on PATH in rayproject/ray images) runs the forwarder's source: no new image.
-    -I ignores PYTHON* variables and user site-packages, -u leaves nothing in a buffer."""
-    return [
-        "python",
-        "-I",
-        "-u",
-        "-c",
-        LOG_FORWARDER_SOURCE,
-        "--root",
-        root,
-        "--state",
-        f"{state_dir}/state.json",
-        # The trial each line of a (reused) worker belongs to, from the line the trainable prints first.
-        "--label-line",
-        f"{defaults.TRIAL_LOG_MARKER}=trial",
-    ]
-
-
-def log_forwarder_container(image: str) -> dict:
-    """The forwarder as a native sidecar (an init container with restartPolicy Always, Kubernetes >= 1.29):
-    it starts before Ray, so it sees every file from its first byte; the kubelet restarts it if it dies,
-    whatever the pod's restartPolicy (Never under autoscaler v2); it does not keep a pod whose Ray container
-    has exited alive; and on deletion it is stopped only after the Ray container, so Ray's last lines are
-    read (kubernetes.io/docs/concepts/workloads/pods/sidecar-containers). It reads /tmp/ray read-only."""
-    quantities = {"cpu": f"{LOG_FORWARDER_CPU_M}m", "memory": f"{LOG_FORWARDER_MEMORY_MI}Mi"}
-    return {
-        "name": LOG_FORWARDER_CONTAINER,
-        "image": image,  # the Ray container's, already pulled for it
-        "restartPolicy": "Always",
-        "command": log_forwarder_command(),
-        "volumeMounts": [
-            {"name": LOG_VOLUME, "mountPath": RAY_TEMP_DIR, "readOnly": True},
-            {"name": LOG_FORWARDER_STATE_VOLUME, "mountPath": LOG_FORWARDER_STATE_DIR},
-        ],
-        "resources": {"requests": dict(quantities), "limits": dict(quantities)},
-        "securityContext": {**CONTAINER_SECURITY_CONTEXT, "readOnlyRootFilesystem": True},
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-    }
-
-
-def log_volumes() -> list[dict]:
-    return [
-        {"name": LOG_VOLUME, "emptyDir": {}},
-        {"name": LOG_FORWARDER_STATE_VOLUME, "emptyDir": {"sizeLimit": LOG_FORWARDER_STATE_SIZE}},
-    ]
-
-
-def _sidecar_requests(settings: Settings) -> tuple[int, int]:
-    """(millicores, MiB) every Ray pod asks for besides its Ray container: the log forwarder, with monitoring."""
-    return (LOG_FORWARDER_CPU_M, LOG_FORWARDER_MEMORY_MI) if settings.monitoring else (0, 0)
-
 
 # Pulumi waits until the head pod is ready (dashboard, GCS and job API up): the status condition KubeRay
 # 1.7 sets by default (feature gate RayClusterStatusConditions). `.status.state` is deprecated, and
@@ -242,57 +108,28 @@ def head_requests(settings: Settings) -> tuple[int, int]:
     """(millicores, MiB) the head pod asks its node for: the Ray container, the autoscaler sidecar and, with
     monitoring, the log forwarder (a native sidecar counts beside the containers; the other init containers
     run before them and ask for less)."""
-    cpu_m, memory_mi = _sidecar_requests(settings)
+    cpu_m, memory_mi = log_sidecar.sidecar_requests(settings)
     return (
-        settings.ray_head_cpus * 1000 + AUTOSCALER_CPU_M + cpu_m,
-        settings.ray_head_memory_gi * 1024 + AUTOSCALER_MEMORY_MI + memory_mi,
+        settings.ray_head_cpus * 1000 + autoscaler.AUTOSCALER_CPU_M + cpu_m,
+        settings.ray_head_memory_gi * 1024 + autoscaler.AUTOSCALER_MEMORY_MI + memory_mi,
     )
 
 
 def cpu_worker_requests(settings: Settings) -> tuple[int, int]:
-    cpu_m, memory_mi = _sidecar_requests(settings)
+    cpu_m, memory_mi = log_sidecar.sidecar_requests(settings)
     return settings.cpu_worker_cpus * 1000 + cpu_m, settings.cpu_worker_memory_gi * 1024 + memory_mi
 
 
 def gpu_worker_requests(settings: Settings) -> tuple[int, int]:
-    cpu_m, memory_mi = _sidecar_requests(settings)
+    cpu_m, memory_mi = log_sidecar.sidecar_requests(settings)
     return settings.gpu_worker_cpus * 1000 + cpu_m, settings.gpu_worker_memory_gi * 1024 + memory_mi
 
 
-def mount_check_script(mount_paths: list[str], mountinfo: str = "/proc/self/mountinfo") -> str:
-    """POSIX sh + awk: exit 1 naming the first path that is not a BlobFuse2 FUSE mount. mountinfo fields
-    (proc(5)): 5 is the mount point; after the "-" separator come the type and the source. The last mount
-    at a path is the one the container sees, so it decides."""
-    checks = []
-    for path in mount_paths:
-        checks.append(
-            "awk -v p=" + _sh_quote(path) + ' \'{for (i = 7; i <= NF; i++) if ($i == "-") break; '
-            'if ($5 == p) ok = ($(i + 1) ~ /^fuse(\\.|$)/ && $(i + 2) == "blobfuse2")} END {exit !ok}\' '
-            + _sh_quote(mountinfo)
-            + " || { echo "
-            + _sh_quote(
-                f"{path} is not a BlobFuse2 mount: refusing to start "
-                "(is tokenRequests set on the blob.csi.azure.com CSIDriver?)"
-            )
-            + " >&2; exit 1; }"
-        )
-    return "\n".join([*checks, "echo " + _sh_quote("BlobFuse2 mounts: " + " ".join(mount_paths))])
-
-
-def _sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _quantities(cpu: str, memory: str) -> dict:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
-
-
 def _resources(cpus: int, memory_gi: int, gpus: int = 0) -> dict:
-    # Requests equal limits: Guaranteed QoS, and Ray sizes its node from the limits.
     quantities = {"cpu": str(cpus), "memory": f"{memory_gi}Gi"}
     if gpus:
         quantities["nvidia.com/gpu"] = str(gpus)
-    return {"requests": dict(quantities), "limits": dict(quantities)}
+    return guaranteed(quantities)
 
 
 def one_ray_pod_per_node(cluster_name: str) -> dict:
@@ -333,22 +170,15 @@ def _pod_template(
     }
     if ports:
         ray_container["ports"] = ports
-    check = {
-        "name": MOUNT_CHECK_CONTAINER,
-        "image": image,
-        "command": ["sh", "-c", mount_check_script([v.mount_path for v in blob])],
-        "volumeMounts": [{**m, "readOnly": True} for m in mounts],
-        "resources": {"requests": dict(MOUNT_CHECK_RESOURCES), "limits": dict(MOUNT_CHECK_RESOURCES)},
-        "securityContext": CONTAINER_SECURITY_CONTEXT,
-    }
-    init_containers = [check]
+    # First, before anything else starts: a pod whose Blob mounts are not BlobFuse2 never runs Ray.
+    init_containers = [mount_check_container(image, mounts)]
     pod_volumes = list(claims)
     if settings.monitoring:
         # After the mount check (a pod that will not start needs no forwarder), before KubeRay's
         # wait-gcs-ready, which it appends to the workers' init containers.
-        ray_container["volumeMounts"] = [*mounts, {"name": LOG_VOLUME, "mountPath": RAY_TEMP_DIR}]
-        init_containers.append(log_forwarder_container(image))
-        pod_volumes += log_volumes()
+        ray_container["volumeMounts"] = [*mounts, log_sidecar.ray_log_mount()]
+        init_containers.append(log_sidecar.log_forwarder_container(image))
+        pod_volumes += log_sidecar.log_volumes()
     spec: dict[str, Any] = {
         # Head and workers run as two accounts federated with the same managed identity (the Blob CSI
         # driver mounts with each pod's own token, requested through the CSIDriver's tokenRequests, not
@@ -370,6 +200,15 @@ def _pod_template(
     if head:
         metadata["annotations"] = dict(SAFE_TO_EVICT)
     return {"metadata": metadata, "spec": spec}
+
+
+def _worker_group(settings: Settings, name: str, max_replicas: int, **pod: Any) -> dict:
+    """A worker group that starts empty and scales from zero, its pods as the workers' account; `pod`: the
+    template's image, resources, node selector and tolerations (_pod_template)."""
+    template = _pod_template(
+        settings, container=WORKER_CONTAINER, service_account=settings.ray_worker_service_account, head=False, **pod
+    )
+    return {"groupName": name, "replicas": 0, "minReplicas": 0, "maxReplicas": max_replicas, "template": template}
 
 
 def raycluster_manifest(settings: Settings) -> dict:
@@ -395,38 +234,24 @@ def raycluster_manifest(settings: Settings) -> dict:
             ],
         ),
     }
-    cpu_workers = {
-        "groupName": CPU_GROUP,
-        "replicas": 0,
-        "minReplicas": 0,
-        "maxReplicas": cpu_worker_max(settings),
-        "template": _pod_template(
-            settings,
-            container=WORKER_CONTAINER,
-            image=settings.ray_image,
-            resources=_resources(settings.cpu_worker_cpus, settings.cpu_worker_memory_gi),
-            node_selector=pools.cpu_node_selector(),
-            service_account=settings.ray_worker_service_account,
-            head=False,
-        ),
-    }
-    gpu_workers = {
-        "groupName": GPU_GROUP,
-        "replicas": 0,
-        "minReplicas": 0,
-        "maxReplicas": gpu_worker_max(settings),
-        "template": _pod_template(
-            settings,
-            container=WORKER_CONTAINER,
-            image=settings.ray_gpu_image,
-            resources=_resources(settings.gpu_worker_cpus, settings.gpu_worker_memory_gi, settings.gpus_per_node),
-            node_selector=pools.gpu_node_selector(),
-            service_account=settings.ray_worker_service_account,
-            head=False,
-            # Both taints, Spot pool or not: tolerating a taint a node lacks is harmless.
-            tolerations=pools.gpu_tolerations(),
-        ),
-    }
+    cpu_workers = _worker_group(
+        settings,
+        CPU_GROUP,
+        cpu_worker_max(settings),
+        image=settings.ray_image,
+        resources=_resources(settings.cpu_worker_cpus, settings.cpu_worker_memory_gi),
+        node_selector=pools.cpu_node_selector(),
+    )
+    gpu_workers = _worker_group(
+        settings,
+        GPU_GROUP,
+        gpu_worker_max(settings),
+        image=settings.ray_gpu_image,
+        resources=_resources(settings.gpu_worker_cpus, settings.gpu_worker_memory_gi, settings.gpus_per_node),
+        node_selector=pools.gpu_node_selector(),
+        # Both taints, Spot pool or not: tolerating a taint a node lacks is harmless.
+        tolerations=pools.gpu_tolerations(),
+    )
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -444,17 +269,9 @@ def raycluster_manifest(settings: Settings) -> dict:
             # Token auth (Ray >= 2.52): KubeRay creates Secret <name> (key auth_token) and gives it to
             # every Ray container; clients send it as a bearer token.
             "authOptions": {"mode": "token"},
-            # The autoscaler runs as a sidecar of the head. Version v2 makes KubeRay set
-            # RAY_enable_autoscaler_v2 and restartPolicy Never itself (setting the env var too is rejected).
+            # The autoscaler runs as a sidecar of the head (manifests/autoscaler.py).
             "enableInTreeAutoscaling": True,
-            "autoscalerOptions": {
-                "version": "v2",
-                "upscalingMode": "Default",
-                "idleTimeoutSeconds": settings.autoscaler_idle_timeout_seconds,
-                "env": [{"name": name, "value": value} for name, value in AUTOSCALER_ENV.items()],
-                "securityContext": CONTAINER_SECURITY_CONTEXT,
-                "resources": _quantities(f"{AUTOSCALER_CPU_M}m", f"{AUTOSCALER_MEMORY_MI}Mi"),
-            },
+            "autoscalerOptions": autoscaler.autoscaler_options(settings),
             "upgradeStrategy": {"type": UPGRADE_STRATEGY},
             "headGroupSpec": head,
             "workerGroupSpecs": [cpu_workers, gpu_workers],

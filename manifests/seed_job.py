@@ -13,12 +13,11 @@ Pulumi waits for a batch/v1 Job until its `Complete` condition and fails at once
 from __future__ import annotations
 
 from manifests import pools, volumes, workload_identity
+from manifests.containers import POD_SECURITY_CONTEXT, guaranteed
 from settings import Settings
 
 JOB_SUFFIX = "seed-mnist"
 CONTAINER = "seed"
-# Ray's images run as uid 1000 (ray), group 100 (users); BlobFuse mounts with allow_other.
-RAY_UID, RAY_GID = 1000, 100
 # A pull of the multi-GB image on a fresh CPU node, then ~55 MB written through BlobFuse.
 ACTIVE_DEADLINE_SECONDS = 1800
 BACKOFF_LIMIT = 2
@@ -55,22 +54,15 @@ def seed_job(settings: Settings) -> dict:
                     "serviceAccountName": settings.ray_service_account,
                     "restartPolicy": "Never",
                     "nodeSelector": pools.cpu_node_selector(),
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RAY_UID,
-                        "runAsGroup": RAY_GID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    # As the Ray image's user (uid 1000, gid 100); BlobFuse mounts with allow_other.
+                    "securityContext": POD_SECURITY_CONTEXT,
                     "containers": [
                         {
                             "name": CONTAINER,
                             "image": settings.ray_image,
                             "command": command(settings),
                             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                            "resources": {
-                                "requests": {"cpu": "1", "memory": "2Gi"},
-                                "limits": {"cpu": "1", "memory": "2Gi"},
-                            },
+                            "resources": guaranteed({"cpu": "1", "memory": "2Gi"}),
                             "volumeMounts": [{"name": datasets.claim_name, "mountPath": datasets.mount_path}],
                         }
                     ],

@@ -1,4 +1,4 @@
-"""Fixtures shared by the program, policy and tools tests: the whole program under Pulumi's mocks (tools/mocks.py),
+"""Fixtures shared by the program, policy and tools tests: the whole program under Pulumi's mocks (tools/mocks/),
 recorded once per session per config."""
 
 from __future__ import annotations

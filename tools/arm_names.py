@@ -4,7 +4,7 @@ Each rule is the resource's own path parameter in the ARM REST spec (Azure/azure
 version azure-native 3.29.0 sends for that type (the SDK module docstrings: "Uses Azure REST API version
 ..."). `autoname` is what azure-native puts there when the program gives no name
 (pulumi-azure-native provider/pkg/provider/provider.go getDefaultName): "random" is the logical name plus
-8 random lowercase hex characters, "uuid" a random GUID. tools/mocks.py names and checks every resource
+8 random lowercase hex characters, "uuid" a random GUID. tools/mocks/azure.py names and checks every resource
 with these rules; tests/program/test_azure_names.py checks that every azure-native type the program
 registers has one.
 """

@@ -2,7 +2,7 @@
 
     python -m tools.plan [--stack dev] [--out plan]
 
-Runs the real program under Pulumi's mocks (tools/mocks.py) with the stack's config and writes
+Runs the real program under Pulumi's mocks (tools/mocks/) with the stack's config and writes
   <out>/graph.svg, graph.png   the resources, nested by component, with their dependencies (needs Graphviz's dot)
   <out>/graph.dot              the same graph as Graphviz source
   <out>/components.svg, .png   the same program one node per component (docs/components.svg for dev)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import settings
-from manifests import pools, raycluster, volumes
+from manifests import mount_check, pools, raycluster, volumes
 from tools.mocks import stack_config
 
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
@@ -113,7 +113,7 @@ def _exec(namespace: str, pod: str, *command: str) -> list[str]:
 
 def check_fuse_mounts(run: Runner, namespace: str, pod: str, paths: list[str]) -> Check:
     name = "BlobFuse2 mounts in the head"
-    output = run(_exec(namespace, pod, "sh", "-c", raycluster.mount_check_script(paths)))
+    output = run(_exec(namespace, pod, "sh", "-c", mount_check.mount_check_script(paths)))
     if output.returncode == 0:
         return Check(PASS, name, " ".join(paths))
     return Check(FAIL, name, _failed(output))

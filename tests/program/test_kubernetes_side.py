@@ -8,7 +8,8 @@ import pytest
 
 import versions
 from manifests import pools
-from manifests.raycluster import CPU_GROUP, DASHBOARD_PORT, GPU_GROUP, LOG_VOLUME, RAY_TEMP_DIR
+from manifests.log_sidecar import LOG_VOLUME, RAY_TEMP_DIR
+from manifests.raycluster import CPU_GROUP, DASHBOARD_PORT, GPU_GROUP
 from settings import DATASETS_CONTAINER, RESULTS_CONTAINER
 from tools.mocks import Recording, run_program, stack_config
 from workloads import defaults

@@ -1,5 +1,5 @@
 """Destroy the cluster, keep the data, bring a cluster up on it again: two runs under mocks, with the
-mocked Azure (tools/mocks.py Cloud) and the stack's state carried from one to the next."""
+mocked Azure (tools/mocks/state.py Cloud) and the stack's state carried from one to the next."""
 
 from __future__ import annotations
 

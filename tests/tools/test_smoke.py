@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import settings
-from manifests import raycluster, volumes
+from manifests import mount_check, raycluster, volumes
 from tools import smoke
 from tools.mocks import stack_config
 from tools.smoke import FAIL, PASS, SKIP, Output
@@ -136,8 +136,8 @@ def test_the_commands_name_the_stacks_namespace_cluster_head_container_and_mount
     assert f"ray.io/cluster={STACK.ray_cluster_name},ray.io/node-type=head" in pods
     execs = [c for c in run.calls if "exec" in c]
     assert all(c[c.index("exec") + 1 : c.index("exec") + 4] == [HEAD, "-c", raycluster.HEAD_CONTAINER] for c in execs)
-    mount_check = next(c for c in execs if "mountinfo" in c[-1])
-    assert mount_check[-1] == raycluster.mount_check_script([v.mount_path for v in volumes.blob_volumes(STACK)])
+    check = next(c for c in execs if "mountinfo" in c[-1])
+    assert check[-1] == mount_check.mount_check_script([v.mount_path for v in volumes.blob_volumes(STACK)])
     round_trip = next(c for c in execs if TOKEN in c[-1])
     assert f"{STACK.results_mount_path}/.smoke-{TOKEN}" in round_trip[-1] and "rm -f" in round_trip[-1]
 

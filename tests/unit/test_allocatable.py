@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from manifests import allocatable, raycluster
+from manifests import allocatable, autoscaler, log_sidecar
 from settings import SettingsError, parse
 
 VALID = {"ray-aks:apiServerAuthorizedIpRanges": '["20.37.0.1/32"]'}
@@ -57,7 +57,7 @@ def test_memory_that_the_vm_has_but_the_node_does_not_leave_is_refused_naming_th
 
 def test_the_heads_cpus_count_the_autoscaler_sidecar():
     # D8ds_v5 leaves 7.32 CPUs: a 7-CPU head passes the raw vCPU rule but not with the 0.5-CPU sidecar.
-    assert allocatable.room("Standard_D8ds_v5", 8).cpu_m < 7000 + raycluster.AUTOSCALER_CPU_M
+    assert allocatable.room("Standard_D8ds_v5", 8).cpu_m < 7000 + autoscaler.AUTOSCALER_CPU_M
     with pytest.raises(SettingsError, match=r"ray-aks:rayHeadCpus = 7 does not fit on Standard_D8ds_v5"):
         settings_of(cpuVmSize="Standard_D8ds_v5", rayHeadCpus=7, rayHeadMemoryGi=8, cpuWorkerCpus=6)
 
@@ -87,4 +87,4 @@ def test_the_workers_cpus_count_the_log_forwarder_only_when_monitoring_runs_it(c
     settings_of(**config, monitoring=False)
     with pytest.raises(SettingsError, match=rf"ray-aks:{key} = \d+ does not fit on"):
         settings_of(**config, monitoring=True)
-    assert raycluster.LOG_FORWARDER_CPU_M > 0
+    assert log_sidecar.LOG_FORWARDER_CPU_M > 0

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from manifests import monitoring, names, pools, raycluster
+from manifests import log_sidecar, monitoring, names, pools, raycluster
 from manifests.network_policy import NAMESPACE_NAME_LABEL
 from settings import parse
 
@@ -266,8 +266,8 @@ def test_the_log_query_reads_one_trials_lines_from_the_ray_namespace():
     query = monitoring.trial_logs_query("tuning", "a1b2c_00003")
     assert query.startswith("ContainerLogV2 ")
     assert 'PodNamespace == "tuning"' in query and 'tostring(LogMessage) has "a1b2c_00003"' in query
-    # The forwarder's lines: a trial's whole output carries its id (tests/unit/test_raycluster.py).
-    assert f'ContainerName == "{raycluster.LOG_FORWARDER_CONTAINER}"' in query
+    # The forwarder's lines: a trial's whole output carries its id (tests/unit/test_log_forwarder.py).
+    assert f'ContainerName == "{log_sidecar.LOG_FORWARDER_CONTAINER}"' in query
     command = monitoring.log_query_command("0000-ws", "tuning")
     assert command.startswith("az monitor log-analytics query --workspace 0000-ws --analytics-query '")
     assert command.count("'") == 2, "the KQL is one single-quoted shell word"

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import io
-import json
 import re
-import signal
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -20,47 +11,23 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import versions
-from manifests import log_forwarder, pools, raycluster, volumes, workload_identity
+from manifests import log_sidecar, pools, raycluster, volumes, workload_identity
 from manifests.raycluster import (
     CPU_GROUP,
     GPU_GROUP,
-    HEAD_CONTAINER,
     TIMEOUT_SECONDS,
     WAIT_FOR,
     cpu_worker_max,
     head_service_name,
     raycluster_manifest,
 )
-from policy.resource_types import RAY_CLUSTER
-from policy.rules import ray as ray_rules
-from settings import EXAMPLE_PUBLIC_CIDR, Settings, SettingsError, parse
-from tests.schemas import crd
-from workloads import defaults
+from settings import Settings, SettingsError
+from tests.unit.ray_pods import forwarder, pods, schema_errors, settings_of
 
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
-VALID = {"ray-aks:apiServerAuthorizedIpRanges": [EXAMPLE_PUBLIC_CIDR]}
+
 # Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity, the forms we write).
 QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?")
-
-
-def settings_of(**config: object) -> Settings:
-    return parse({**VALID, **{f"ray-aks:{key}": value for key, value in config.items()}})
-
-
-def validator():
-    return crd.validator("raycluster")
-
-
-def schema_errors(manifest: dict) -> list[str]:
-    return [f"{error.json_path}: {error.message}" for error in validator().iter_errors(manifest)]
-
-
-def pods(manifest: dict) -> dict[str, dict]:
-    spec = manifest["spec"]
-    return {
-        "head": spec["headGroupSpec"]["template"],
-        **{group["groupName"]: group["template"] for group in spec["workerGroupSpecs"]},
-    }
 
 
 def group(manifest: dict, name: str) -> dict:
@@ -279,26 +246,6 @@ def test_the_worker_groups_the_sweep_is_sized_from_are_the_manifests_groups_at_t
         )
 
 
-# --- Autoscaling ---------------------------------------------------------------------------------------
-
-
-@given(st.integers(30, 86400))
-def test_the_autoscaler_is_v2_in_tree_with_the_configured_idle_timeout(seconds):
-    spec = raycluster_manifest(settings_of(autoscalerIdleTimeoutSeconds=seconds))["spec"]
-    assert spec["enableInTreeAutoscaling"] is True
-    assert spec["autoscalerOptions"]["version"] == "v2"
-    assert spec["autoscalerOptions"]["idleTimeoutSeconds"] == seconds
-
-
-def test_autoscaler_v2_is_left_to_kuberay_to_switch_on():
-    # KubeRay 1.7 rejects RAY_enable_autoscaler_v2 beside autoscalerOptions.version, and any restartPolicy
-    # but Never; it sets both itself (validation.go, pod.go).
-    for template in pods(raycluster_manifest(settings_of())).values():
-        env = template["spec"]["containers"][0].get("env", [])
-        assert all(variable["name"] != "RAY_enable_autoscaler_v2" for variable in env)
-        assert template["spec"].get("restartPolicy", "Never") == "Never"
-
-
 # --- Identity, volumes, auth ---------------------------------------------------------------------------
 
 
@@ -323,7 +270,7 @@ def test_every_ray_container_mounts_both_claims_at_the_configured_paths(config):
     s = valid(config)
     expected = {v.claim_name: v.mount_path for v in volumes.blob_volumes(s)}
     assert sorted(expected.values()) == sorted([s.datasets_mount_path, s.results_mount_path])
-    logs = {raycluster.LOG_VOLUME: "/tmp/ray"} if s.monitoring else {}
+    logs = {log_sidecar.LOG_VOLUME: "/tmp/ray"} if s.monitoring else {}
     for template in pods(raycluster_manifest(s)).values():
         mounts = {m["name"]: m["mountPath"] for m in template["spec"]["containers"][0]["volumeMounts"]}
         claims = {
@@ -365,14 +312,6 @@ def test_pulumi_forces_its_apply_over_the_autoscalers_fields():
 
 def test_a_spec_change_recreates_the_pods_instead_of_being_stored_unused():
     assert raycluster_manifest(settings_of())["spec"]["upgradeStrategy"] == {"type": "Recreate"}
-
-
-def test_the_autoscaler_waits_the_cold_start_budget_before_giving_up_on_a_new_worker():
-    env = {e["name"]: e["value"] for e in raycluster_manifest(settings_of())["spec"]["autoscalerOptions"]["env"]}
-    timeout = int(env["RAY_AUTOSCALER_RECONCILE_ALLOCATE_STATUS_TIMEOUT_S"])
-    assert timeout == raycluster.COLD_START_BUDGET_SECONDS == sum(raycluster.COLD_START_SECONDS.values())
-    # A Spot GPU node, a multi-GB image and the pod's set-up: well past the 300 s of older Ray releases.
-    assert timeout >= 1800
 
 
 def test_the_head_is_neither_evicted_by_the_cluster_autoscaler_nor_drained_voluntarily():
@@ -443,198 +382,7 @@ def test_the_restricted_check_refuses_kuberays_sidecar_without_a_security_contex
     assert restricted_violations(template["spec"], as_kuberay_runs_it(template, {})) != []
 
 
-# --- Mounts fail loudly -------------------------------------------------------------------------------
-
-FUSE_LINE = (
-    "{id} 30 0:{id} / {path} rw,nosuid,nodev,relatime shared:1 - fuse blobfuse2 rw,user_id=0,group_id=0,allow_other"
-)
-FUSE_SUBTYPE_LINE = "{id} 30 0:{id} / {path} rw,relatime - fuse.blobfuse2 blobfuse2 rw,user_id=0,group_id=0"
-# What the driver leaves without the CSIDriver's tokenRequests: an empty directory of the node's disk.
-BIND_LINE = "{id} 30 8:1 /var/lib/kubelet/plugins/kubernetes.io/csi/blob.csi.azure.com/x/globalmount {path} rw,relatime - ext4 /dev/sda1 rw"
-OTHER_FUSE_LINE = "{id} 30 0:{id} / {path} rw,relatime - fuse.sshfs user@host:/ rw"
-
-
-def run_mount_check(tmp_path, lines: list[str]) -> subprocess.CompletedProcess:
-    s = settings_of()
-    paths = [v.mount_path for v in volumes.blob_volumes(s)]
-    mountinfo = tmp_path / "mountinfo"
-    mountinfo.write_text(
-        "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
-        + "\n".join(line.format(id=40 + i, path=path) for i, (line, path) in enumerate(zip(lines, paths)))
-        + "\n"
-    )
-    script = raycluster.mount_check_script(paths, str(mountinfo))
-    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
-
-
-@pytest.mark.parametrize("lines", [[FUSE_LINE, FUSE_LINE], [FUSE_SUBTYPE_LINE, FUSE_LINE]])
-def test_the_mount_check_passes_when_both_paths_are_blobfuse2(tmp_path, lines):
-    result = run_mount_check(tmp_path, lines)
-    assert result.returncode == 0, result.stderr
-
-
-@pytest.mark.parametrize(
-    "lines", [[FUSE_LINE, BIND_LINE], [BIND_LINE, FUSE_LINE], [FUSE_LINE, OTHER_FUSE_LINE], [FUSE_LINE]]
-)
-def test_the_mount_check_refuses_an_empty_bind_mount_another_fuse_or_a_missing_mount(tmp_path, lines):
-    result = run_mount_check(tmp_path, lines)
-    assert result.returncode == 1
-    assert "is not a BlobFuse2 mount" in result.stderr
-
-
-def test_a_bind_mount_over_a_blobfuse2_mount_is_what_the_container_sees_and_is_refused(tmp_path):
-    s = settings_of()
-    datasets, results = (v.mount_path for v in volumes.blob_volumes(s))
-    mountinfo = tmp_path / "mountinfo"
-    mountinfo.write_text(
-        "\n".join(
-            [
-                FUSE_LINE.format(id=40, path=datasets),
-                FUSE_LINE.format(id=41, path=results),
-                BIND_LINE.format(id=42, path=results),
-            ]
-        )
-        + "\n"
-    )
-    script = raycluster.mount_check_script([datasets, results], str(mountinfo))
-    assert subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode == 1
-
-
-def test_every_ray_pod_checks_both_mounts_before_ray_starts():
-    s = settings_of()
-    paths = [v.mount_path for v in volumes.blob_volumes(s)]
-    for template in pods(raycluster_manifest(s)).values():
-        check = template["spec"]["initContainers"][0]
-        assert check["command"][:2] == ["sh", "-c"]
-        assert check["command"][2] == raycluster.mount_check_script(paths)
-        assert {m["mountPath"] for m in check["volumeMounts"]} == set(paths)
-        assert check["image"] == template["spec"]["containers"][0]["image"]  # already pulled for Ray
-        assert check["resources"]["requests"] == check["resources"]["limits"]
-
-
-# --- Logs that outlive the pods: the forwarder sidecar ---------------------------------------------------
-
-
-def forwarder(template: dict) -> dict | None:
-    found = [c for c in template["spec"]["initContainers"] if c["name"] == raycluster.LOG_FORWARDER_CONTAINER]
-    assert len(found) <= 1
-    return found[0] if found else None
-
-
-@pytest.mark.parametrize("monitoring", [True, False])
-def test_every_ray_pod_runs_the_log_forwarder_with_monitoring_and_none_without(monitoring):
-    manifest = raycluster_manifest(settings_of(monitoring=monitoring))
-    assert schema_errors(manifest) == []
-    for role, template in pods(manifest).items():
-        spec = template["spec"]
-        ray = spec["containers"][0]
-        sidecar = forwarder(template)
-        volume_names = [v["name"] for v in spec["volumes"]]
-        if not monitoring:
-            assert sidecar is None, role
-            assert raycluster.LOG_VOLUME not in volume_names
-            assert all(m["mountPath"] != "/tmp/ray" for m in ray["volumeMounts"])
-            continue
-        assert sidecar is not None, role
-        # A native sidecar: started before Ray, after the mount check, restarted by the kubelet on its own.
-        names = [c["name"] for c in spec["initContainers"]]
-        assert names == [raycluster.MOUNT_CHECK_CONTAINER, raycluster.LOG_FORWARDER_CONTAINER]
-        assert sidecar["restartPolicy"] == "Always"
-        assert sidecar["image"] == ray["image"]  # no new image: the Ray container's, already pulled
-        assert sidecar["command"] == raycluster.log_forwarder_command()
-        assert volume_names.count(raycluster.LOG_VOLUME) == 1
-
-
-def test_the_forwarder_reads_the_ray_containers_temp_dir_from_a_shared_volume_read_only():
-    for template in pods(raycluster_manifest(settings_of())).values():
-        spec = template["spec"]
-        ray_mounts = {m["mountPath"]: m for m in spec["containers"][0]["volumeMounts"]}
-        sidecar = forwarder(template)
-        assert sidecar is not None
-        sidecar_mounts = {m["mountPath"]: m for m in sidecar["volumeMounts"]}
-        # Ray's temp dir (its default, /tmp/ray), where the sidecar's --root points.
-        command = sidecar["command"]
-        root = command[command.index("--root") + 1]
-        assert root == "/tmp/ray"
-        assert ray_mounts[root]["name"] == sidecar_mounts[root]["name"] == raycluster.LOG_VOLUME
-        assert ray_mounts[root].get("readOnly", False) is False
-        assert sidecar_mounts[root]["readOnly"] is True
-        volumes_by_name = {v["name"]: v for v in spec["volumes"]}
-        assert "emptyDir" in volumes_by_name[raycluster.LOG_VOLUME]
-        # Its offsets go to a volume of its own, the only place it writes.
-        state = command[command.index("--state") + 1]
-        (state_mount,) = [m for m in sidecar["volumeMounts"] if not m.get("readOnly")]
-        assert state.startswith(state_mount["mountPath"] + "/")
-        assert "emptyDir" in volumes_by_name[state_mount["name"]]
-        # Not the Blob volumes: the forwarder holds no BlobFuse mount and no Azure token.
-        assert set(sidecar_mounts) == {root, state_mount["mountPath"]}
-
-
-def kuberay_add_empty_dir(pod_spec: dict, container: dict, name: str, path: str) -> None:
-    """KubeRay 1.7.0 common/pod.go addEmptyDir: nothing if the container has a mount at the path; else a new
-    emptyDir volume under that name unless the pod has one so named, and a mount of it."""
-    if any(m["mountPath"] == path for m in container.get("volumeMounts", [])):
-        return
-    if not any(v["name"] == name for v in pod_spec["volumes"]):
-        pod_spec["volumes"].append({"name": name, "emptyDir": {}})
-    container.setdefault("volumeMounts", []).append({"name": name, "mountPath": path})
-
-
-def head_as_kuberay_builds_it(manifest: dict) -> dict:
-    """The head pod's spec after KubeRay 1.7.0 added the autoscaler sidecar and the Ray log volume
-    (BuildPod: addEmptyDir("ray-logs", "/tmp/ray") for the Ray container, then for the autoscaler's)."""
-    spec = copy.deepcopy(manifest["spec"]["headGroupSpec"]["template"]["spec"])
-    spec["containers"].append({"name": "autoscaler"})
-    for container in (spec["containers"][0], spec["containers"][-1]):
-        kuberay_add_empty_dir(spec, container, "ray-logs", "/tmp/ray")
-    return spec
-
-
-def test_on_the_head_kuberay_mounts_the_same_log_volume_in_its_autoscaler():
-    # The autoscaler writes its event logs where the Ray head reads them (KubeRay's reason for the volume):
-    # our volume must be the one it gets, not a second, empty one.
-    spec = head_as_kuberay_builds_it(raycluster_manifest(settings_of()))
-    mounts_at_tmp_ray = {
-        c["name"]: m["name"]
-        for c in [*spec["containers"], forwarder({"spec": spec}) or {}]
-        for m in c.get("volumeMounts", [])
-        if m["mountPath"] == "/tmp/ray"
-    }
-    assert set(mounts_at_tmp_ray.values()) == {raycluster.LOG_VOLUME}
-    assert set(mounts_at_tmp_ray) == {HEAD_CONTAINER, "autoscaler", raycluster.LOG_FORWARDER_CONTAINER}
-    assert [v["name"] for v in spec["volumes"]].count(raycluster.LOG_VOLUME) == 1
-
-
-def test_a_log_volume_under_another_name_would_leave_the_autoscaler_a_volume_of_its_own():
-    manifest = raycluster_manifest(settings_of())
-    template = manifest["spec"]["headGroupSpec"]["template"]["spec"]
-    for container in [*template["containers"], *template["initContainers"]]:
-        for mount in container.get("volumeMounts", []):
-            if mount["name"] == raycluster.LOG_VOLUME:
-                mount["name"] = "tmp-ray"
-    for volume in template["volumes"]:
-        if volume["name"] == raycluster.LOG_VOLUME:
-            volume["name"] = "tmp-ray"
-    spec = head_as_kuberay_builds_it(manifest)
-    autoscaler = spec["containers"][-1]
-    assert [m["name"] for m in autoscaler["volumeMounts"]] == ["ray-logs"]  # KubeRay's new, empty one
-
-
-def test_the_forwarder_is_as_unprivileged_as_the_ray_container_and_the_policy_checks_it():
-    manifest = raycluster_manifest(settings_of())
-    for template in pods(manifest).values():
-        sidecar = forwarder(template)
-        assert sidecar is not None
-        ray_context = template["spec"]["containers"][0]["securityContext"]
-        assert sidecar["securityContext"].items() >= ray_context.items()
-        assert sidecar["securityContext"]["readOnlyRootFilesystem"] is True
-    assert ray_rules.ray_pods_unprivileged(RAY_CLUSTER, manifest, {}) == []
-    escalating = copy.deepcopy(manifest)
-    sidecar = forwarder(escalating["spec"]["workerGroupSpecs"][0]["template"])
-    assert sidecar is not None
-    sidecar["securityContext"]["allowPrivilegeEscalation"] = True
-    (message,) = ray_rules.ray_pods_unprivileged(RAY_CLUSTER, escalating, {})
-    assert f"initContainers[{raycluster.LOG_FORWARDER_CONTAINER!r}]" in message
+# --- Requests: what the node-fit check counts, sidecars included ---------------------------------------
 
 
 def millicores(quantity: str) -> int:
@@ -682,246 +430,8 @@ def test_the_node_fit_check_counts_what_the_scheduler_reserves_sidecars_included
         assert sidecar is not None
         assert sidecar["resources"]["requests"] == sidecar["resources"]["limits"]  # Guaranteed, like Ray's
         assert raycluster.cpu_worker_requests(s) == (
-            s.cpu_worker_cpus * 1000 + raycluster.LOG_FORWARDER_CPU_M,
-            s.cpu_worker_memory_gi * 1024 + raycluster.LOG_FORWARDER_MEMORY_MI,
+            s.cpu_worker_cpus * 1000 + log_sidecar.LOG_FORWARDER_CPU_M,
+            s.cpu_worker_memory_gi * 1024 + log_sidecar.LOG_FORWARDER_MEMORY_MI,
         )
     else:
         assert raycluster.cpu_worker_requests(s) == (s.cpu_worker_cpus * 1000, s.cpu_worker_memory_gi * 1024)
-
-
-# --- The forwarder itself, run as the sidecar runs it -----------------------------------------------------
-
-WORKER_OUT = "worker-" + "ab" * 28 + "-02000000-4242.out"
-WORKER_ERR = WORKER_OUT[:-4] + ".err"
-
-
-class RunningForwarder:
-    """The sidecar's command, with this interpreter and a temporary Ray temp dir; its stdout parsed."""
-
-    def __init__(self, root: Path, state: Path, interval: float = 0.05):
-        command = raycluster.log_forwarder_command(str(root), str(state.parent))
-        assert command[0] == "python"
-        command = [sys.executable, *command[1:], "--interval", str(interval)]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.records: list[dict] = []
-        self.stderr: list[bytes] = []
-        assert self.process.stdout is not None and self.process.stderr is not None
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.process.stdout, self.records, json.loads), daemon=True),
-            threading.Thread(target=self._read, args=(self.process.stderr, self.stderr, bytes), daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-        # It says what it follows once its stop signals are in hand (a SIGTERM before that kills it).
-        self._until(lambda: bool(self.stderr), "the forwarder did not start")
-        assert self.stderr[0].startswith(b"following " + str(root).encode()), self.stderr
-
-    @staticmethod
-    def _read(stream, into: list, parse) -> None:
-        for raw in stream:
-            into.append(parse(raw))
-
-    def _until(self, condition, why: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert self.process.poll() is None, b"".join(self.stderr).decode()
-            assert time.monotonic() < deadline, why
-            time.sleep(0.02)
-
-    def lines(self, file: str) -> list[str]:
-        return [r["line"] for r in list(self.records) if r["file"] == file]
-
-    def wait_for(self, file: str, lines: list[str]) -> None:
-        self._until(lambda: self.lines(file) == lines, f"{file}: {self.lines(file)} != {lines}")
-
-    def stop(self) -> float:
-        """SIGTERM, as the kubelet sends; how long it took to exit (all its output read)."""
-        sent = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        returncode = self.process.wait(timeout=15)
-        for reader in self._readers:
-            reader.join(timeout=15)
-        assert returncode == 0, b"".join(self.stderr).decode()
-        return time.monotonic() - sent
-
-
-@pytest.fixture
-def ray_temp(tmp_path) -> Path:
-    root = tmp_path / "ray"
-    root.mkdir()
-    (tmp_path / "state").mkdir()
-    return root
-
-
-def new_session(root: Path, name: str = "session_2026-12-02_10-00-00_000000_1") -> Path:
-    """What `ray start` makes: the session's logs folder and the session_latest symlink to it."""
-    logs = root / name / "logs"
-    logs.mkdir(parents=True)
-    latest = root / "session_latest"
-    if latest.is_symlink():
-        latest.unlink()
-    latest.symlink_to(name)
-    return logs
-
-
-def append(path: Path, text: str | bytes) -> None:
-    with open(path, "ab") as f:
-        f.write(text.encode() if isinstance(text, str) else text)
-
-
-def test_the_forwarder_follows_ray_files_that_appear_later_and_lines_appended_to_them(ray_temp):
-    running = RunningForwarder(ray_temp, ray_temp.parent / "state" / "state.json")
-    try:
-        time.sleep(0.3)  # started before Ray: no session yet
-        logs = new_session(ray_temp)
-        # A trial's actor: Ray's magic line names it, then what it prints.
-        append(logs / WORKER_OUT, ":actor_name:train_mnist\nepoch 1: val_accuracy 0.91\n")
-        append(logs / "raylet.out", "[raylet] INFO chatter that stays in the pod\n")
-        running.wait_for(WORKER_OUT, ["epoch 1: val_accuracy 0.91"])
-        append(logs / WORKER_OUT, "epoch 2: val_accuracy 0.95\n")
-        append(logs / WORKER_ERR, ":actor_name:train_mnist\nTraceback (most recent call last):\n")
-        append(logs / WORKER_ERR, '  File "trainable.py", line 1\nRuntimeError: CUDA out of memory\n')
-        append(logs / "job-driver-raysubmit_abc.log", "[sweep] 4 trials: 2 running, 2 terminated\n")
-        append(logs / "python-core-worker-ab_4242.log", "C++ INFO that stays in the pod\n")
-        running.wait_for(WORKER_OUT, ["epoch 1: val_accuracy 0.91", "epoch 2: val_accuracy 0.95"])
-        running.wait_for(
-            WORKER_ERR,
-            [
-                "Traceback (most recent call last):",
-                '  File "trainable.py", line 1',
-                "RuntimeError: CUDA out of memory",
-            ],
-        )
-        running.wait_for("job-driver-raysubmit_abc.log", ["[sweep] 4 trials: 2 running, 2 terminated"])
-    finally:
-        running.stop()
-    files = {r["file"] for r in running.records}
-    assert files == {WORKER_OUT, WORKER_ERR, "job-driver-raysubmit_abc.log"}  # once: session_latest skipped
-    trial_lines = [r for r in running.records if r["file"] in (WORKER_OUT, WORKER_ERR)]
-    assert all(r["pid"] == 4242 and r["job"] == "02000000" and r["actor"] == "train_mnist" for r in trial_lines)
-    assert [r["n"] for r in running.records if r["file"] == WORKER_ERR] == [1, 2, 3]
-
-
-def test_rotated_and_truncated_files_lose_no_line_and_repeat_none(ray_temp):
-    running = RunningForwarder(ray_temp, ray_temp.parent / "state" / "state.json")
-    logs = new_session(ray_temp)
-    try:
-        append(logs / WORKER_OUT, "one\ntwo\n")
-        append(logs / "raylet.err", "first life\n")
-        running.wait_for(WORKER_OUT, ["one", "two"])
-        running.wait_for("raylet.err", ["first life"])
-        # Rotation by rename (Ray with RAY_ROTATION_MAX_BYTES): the old file gains a last line after the
-        # forwarder last read it, then the name starts over.
-        append(logs / WORKER_OUT, "three\n")
-        (logs / WORKER_OUT).rename(logs / (WORKER_OUT + ".1"))
-        append(logs / WORKER_OUT, "four\n")
-        # Truncation in place.
-        (logs / "raylet.err").write_text("second life\n")
-        running.wait_for(WORKER_OUT, ["one", "two", "three", "four"])
-        running.wait_for("raylet.err", ["first life", "second life"])
-    finally:
-        running.stop()
-
-
-def test_on_sigterm_the_forwarder_forwards_the_last_lines_an_unterminated_one_included(ray_temp):
-    logs = new_session(ray_temp)
-    running = RunningForwarder(ray_temp, ray_temp.parent / "state" / "state.json", interval=60)
-    time.sleep(0.3)  # its first poll is done: it waits a minute for the next
-    append(logs / WORKER_ERR, "a last traceback line\nwritten without a newline")
-    # As the kubelet stops it after the Ray container: the wait ends at once and the last lines come out.
-    assert running.stop() < 10
-    assert running.lines(WORKER_ERR) == ["a last traceback line", "written without a newline"]
-    assert [r.get("partial", False) for r in running.records] == [False, True]
-
-
-def test_a_restarted_forwarder_resumes_where_it_stopped(ray_temp):
-    state = ray_temp.parent / "state" / "state.json"
-    logs = new_session(ray_temp)
-    first = RunningForwarder(ray_temp, state)
-    append(logs / WORKER_OUT, ":actor_name:train_mnist\nbefore\n")
-    first.wait_for(WORKER_OUT, ["before"])
-    first.stop()
-    append(logs / WORKER_OUT, "while it was down\n")
-    second = RunningForwarder(ray_temp, state)
-    try:
-        second.wait_for(WORKER_OUT, ["while it was down"])
-        time.sleep(0.3)
-    finally:
-        second.stop()
-    assert second.lines(WORKER_OUT) == ["while it was down"]
-    (record,) = second.records
-    assert record["n"] == 2 and record["actor"] == "train_mnist"
-
-
-def test_long_lines_are_cut_and_bytes_that_are_not_utf8_replaced(ray_temp):
-    logs = new_session(ray_temp)
-    running = RunningForwarder(ray_temp, ray_temp.parent / "state" / "state.json")
-    long_line = "x" * (log_forwarder.MAX_LINE_BYTES * 2 + 10)
-    try:
-        append(logs / WORKER_OUT, long_line.encode() + b"\n" + b"caf\xe9 \xff\n")
-        running.wait_for(
-            WORKER_OUT,
-            ["x" * log_forwarder.MAX_LINE_BYTES, "x" * log_forwarder.MAX_LINE_BYTES, "x" * 10, "caf\ufffd \ufffd"],
-        )
-    finally:
-        running.stop()
-    assert [r.get("partial", False) for r in running.records] == [True, True, False, False]
-
-
-def test_a_file_closed_while_idle_and_then_rotated_is_read_to_its_end(tmp_path, monkeypatch):
-    # In process, with no idle time: the forwarder closes a quiet file's descriptor, and finds the rest of
-    # it under <name>.1 after a rotation.
-    monkeypatch.setattr(log_forwarder, "IDLE_CLOSE_SECONDS", 0.0)
-    logs = new_session(tmp_path)
-    out = io.BytesIO()
-    forwarder = log_forwarder.Forwarder(str(tmp_path), log_forwarder.PATTERNS, None, out)
-    append(logs / WORKER_OUT, "one\n")
-    forwarder.poll()
-    assert forwarder.files[str(logs / WORKER_OUT)].fd is None
-    append(logs / WORKER_OUT, "two\n")
-    (logs / WORKER_OUT).rename(logs / (WORKER_OUT + ".1"))
-    append(logs / WORKER_OUT, "three\n")
-    forwarder.poll()
-    assert [json.loads(line)["line"] for line in out.getvalue().splitlines()] == ["one", "two", "three"]
-
-
-def test_the_kubernetes_version_runs_native_sidecars():
-    # restartPolicy Always on an init container: beta and on by default from 1.29, GA in 1.33
-    # (kubernetes.io/docs/concepts/workloads/pods/sidecar-containers); older API servers drop the field
-    # and would run the forwarder as an init container that never ends, so Ray would never start.
-    major, minor = (int(part) for part in versions.KUBERNETES_VERSION.split("."))
-    assert (major, minor) >= (1, 29)
-
-
-def test_every_line_a_reused_worker_prints_for_a_trial_carries_that_trials_id(ray_temp):
-    # workloads/trainable.py prints the marker first in each trial; a reused worker runs several trials.
-    marker = defaults.TRIAL_LOG_MARKER
-    running = RunningForwarder(ray_temp, ray_temp.parent / "state" / "state.json")
-    try:
-        logs = new_session(ray_temp)
-        append(logs / WORKER_OUT, f":actor_name:train_mnist\n{marker}a1b2c_00000\nepoch 1\nepoch 2\n")
-        append(logs / WORKER_OUT, f"{marker}a1b2c_00003\nepoch 1\n:actor_name:other\nunrelated\n")
-        running.wait_for(WORKER_OUT, ["epoch 1", "epoch 2", "epoch 1", "unrelated"])
-    finally:
-        running.stop()
-    assert [(r.get("trial"), r["line"]) for r in running.records if r["file"] == WORKER_OUT] == [
-        ("a1b2c_00000", "epoch 1"),
-        ("a1b2c_00000", "epoch 2"),
-        ("a1b2c_00003", "epoch 1"),
-        (None, "unrelated"),  # a new actor: no trial's line
-    ]
-
-
-def test_lines_carry_the_job_and_actor_or_task_ray_names_in_the_file_and_not_the_magic_lines(tmp_path):
-    # As Ray 2.60 writes them: a worker started ahead of any job has job id ffffffff in its name, then
-    # a `:job_id:` line; `:actor_name:` and `:task_name:` precede what each actor or task prints.
-    logs = new_session(tmp_path)
-    name = "worker-" + "cd" * 28 + "-ffffffff-77.err"
-    append(logs / name, ":job_id:03000000\n:task_name:prepare\nloading\n:actor_name:train_mnist\nepoch 1\n")
-    out = io.BytesIO()
-    log_forwarder.Forwarder(str(tmp_path), log_forwarder.PATTERNS, None, out).poll()
-    records = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert records == [
-        {"file": name, "pid": 77, "job": "03000000", "task": "prepare", "n": 1, "line": "loading"},
-        {"file": name, "pid": 77, "job": "03000000", "actor": "train_mnist", "n": 2, "line": "epoch 1"},
-    ]

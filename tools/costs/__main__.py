@@ -4,7 +4,7 @@
     python -m tools.costs --stack dev --offline FILE          # prices from a saved response, no network
     python -m tools.costs --meters "serviceName eq 'Azure Monitor' and armRegionName eq 'eastus2'"
 
-Runs the real program under Pulumi's mocks (tools/mocks.py), turns every resource it registers into the
+Runs the real program under Pulumi's mocks (tools/mocks/), turns every resource it registers into the
 line items Azure bills at the stack's sizes and region (`rules.line_items`, pure), asks
 https://prices.azure.com/api/retail/prices (unauthenticated; learn.microsoft.com/rest/api/cost-management/
 retail-prices/azure-retail-prices) for each line's meter, and prints a Markdown table: the fetch date,

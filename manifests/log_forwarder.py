@@ -1,5 +1,5 @@
 """The Ray pods' log forwarder: it runs in the `ray-log-forwarder` sidecar of every Ray pod
-(manifests/raycluster.py passes this file's source to the Ray image's `python -c`), so it uses the standard
+(manifests/log_sidecar.py passes this file's source to the Ray image's `python -c`), so it uses the standard
 library only and imports nothing of the project.
 
 Ray writes what tasks and actors print and log (stdout, stderr, Python logging) to files, not to the

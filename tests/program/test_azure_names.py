@@ -331,3 +331,19 @@ def test_a_registry_name_taken_in_another_resource_group_is_refused():
             "b",
             {"resourceGroupName": "two", "registryName": "rayaksdev042"},
         )
+
+
+def test_a_seed_gives_the_same_autonames_whatever_order_resources_register_in():
+    # Registration order varies between runs (outputs resolve concurrently); the offline plan must not.
+    def names(seed: int) -> dict[str, str]:
+        rec = run_program(stack_config("dev"), seed=seed)
+        return {
+            urn: str(r.outputs.get(arm_names.rule(r.type).name_param))
+            for urn, r in rec.resources.items()
+            if r.type.startswith("azure-native:") and r.type in arm_names.RULES
+        }
+
+    first, again, other = names(5), names(5), names(6)
+    assert first == again
+    autonamed = [urn for urn in first if first[urn] != other[urn]]
+    assert autonamed, "some resources are autonamed, and another seed names them otherwise"

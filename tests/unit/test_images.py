@@ -3,7 +3,6 @@ version of their own."""
 
 from __future__ import annotations
 
-import ast
 import re
 import shlex
 import sys
@@ -14,6 +13,7 @@ import pytest
 import versions
 from images import pins
 from manifests import registry
+from tests.imports import project_modules, top_level_imports
 from tools import pins as project_pins
 from tools.mocks import PROJECT_DIR
 from workloads import mnist_source
@@ -39,33 +39,20 @@ def test_the_images_pin_file_is_pyprojects_job_group_as_make_lock_writes_it():
 def test_the_images_install_exactly_the_projects_pins_of_every_package_the_workload_imports():
     installed = dict(line.split("==") for line in pins.workload_pins(REQUIREMENTS))
     assert installed == {name: project_pins.pins("job")[name] for name in pins.WORKLOAD_PACKAGES}
-    third_party = workload_imports() - project_modules() - {"ray", "__future__"} - set(sys.stdlib_module_names)
+    third_party = (
+        workload_imports() - project_modules(PROJECT_DIR) - {"ray", "__future__"} - set(sys.stdlib_module_names)
+    )
     assert third_party <= set(pins.WORKLOAD_PACKAGES), third_party
 
 
 def workload_imports() -> set[str]:
     """The top-level modules workloads/ imports (what its code needs wherever it runs)."""
-    imported = set()
-    for source in (PROJECT_DIR / "workloads").glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
-    return imported
-
-
-def project_modules() -> set[str]:
-    return (
-        {p.stem for p in PROJECT_DIR.glob("*.py")}
-        | {p.parent.name for p in PROJECT_DIR.glob("*/__init__.py")}
-        | {p.name for p in PROJECT_DIR.iterdir() if p.is_dir() and list(p.glob("*.py"))}
-    )
+    return top_level_imports(PROJECT_DIR / "workloads")
 
 
 def test_the_images_copy_every_project_module_the_workload_imports():
     # The seed Job runs `python -m workloads.seed` in the image alone, with no job upload beside it.
-    needed = workload_imports() & project_modules()
+    needed = workload_imports() & project_modules(PROJECT_DIR)
     copied = set()
     for line in DOCKERFILE.splitlines():
         if line.startswith("COPY") and "/opt/ray-aks/" in line.split()[-1] and "build/" not in line:

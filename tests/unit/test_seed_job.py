@@ -133,9 +133,14 @@ def test_the_published_files_are_the_full_mnist():
         "t10k-labels-idx1-ubyte.gz",
     ]
     assert mnist_source.SPLIT_SIZES == {"train": 60_000, "val": 10_000}
-    # data.download_idx reads the same mirrors and checksums: one declaration.
-    assert sources.MNIST_MIRRORS is mnist_source.MIRRORS
-    assert {f.name: f.md5 for f in mnist_source.FILES} == sources.MNIST_MD5
+
+
+def test_prepare_downloads_through_the_image_builds_checked_fetch(tmp_path, monkeypatch):
+    # One download of the MNIST files, with one set of mirrors and SHA-256s: workloads/mnist_source.py.
+    calls = []
+    monkeypatch.setattr(mnist_source, "fetch", lambda *args: calls.append(args) or args[0])
+    assert sources.download_idx(tmp_path) == tmp_path
+    assert calls == [(tmp_path, mnist_source.MIRRORS, 30.0)]
 
 
 def test_the_seed_command_parses_as_the_module_cli(tmp_path, capsys):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 from pathlib import Path
 
 import yaml
+
+from tests.imports import project_modules, top_level_imports
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME_ENV = yaml.safe_load((REPO / "workloads" / "runtime_env.yaml").read_text())
@@ -28,14 +29,8 @@ def _excluded(relative: str) -> bool:
 
 def test_every_module_the_workload_imports_is_uploaded_with_the_job():
     # On the cluster only what --working-dir uploads is importable besides the image's packages.
-    local = {path.stem for path in REPO.glob("*.py")} | {path.parent.name for path in REPO.glob("*/__init__.py")}
-    imported = set()
-    for source in (REPO / "workloads").glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
+    local = project_modules(REPO)
+    imported = top_level_imports(REPO / "workloads")
     needed = imported & local
     assert "versions" in needed and "workloads" in needed
     for module in needed:

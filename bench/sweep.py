@@ -176,7 +176,7 @@ def rescore(partial: Path, storage: Path, out: Path, argv: Sequence[str] | None)
         {(r["approach"], r["seed"]) for r in rows}, recorded["plan"]["approaches"], recorded["plan"]["seeds"]
     )
     plan = Plan(**{**recorded["plan"], "seeds": seeds, "approaches": approaches})
-    rows = [r for r in rows if r["approach"] in approaches]
+    rows = [r for r in rows if r["approach"] in approaches and r["seed"] in seeds]
     info = {**recorded["machine"], "load_average_after": rows[-1]["load_average_after"]}
     result = {
         "machine": info,

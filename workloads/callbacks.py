@@ -18,7 +18,9 @@ from workloads.report import SearchWindow
 from workloads.results import error_file
 from workloads.sweep import METRIC
 
-log = logging.getLogger(__name__)
+# The trials' failures are logged under the name they had before the callbacks had a module of their own:
+# stderr's `WARNING workloads.trainable: trial ... failed` lines stay the same for whoever matches them.
+log = logging.getLogger("workloads.trainable")
 
 # Tune's own console output names each trial's error file in the driver's staging directory under the Ray
 # session dir (/tmp/ray/session_*/artifacts/..., Trial.error_file in ray/tune/experiment/trial.py): the head

@@ -1,4 +1,5 @@
-"""What each sweep leaves for the benchmark to score, and how bench.sweep reads it back. No Ray at import.
+"""What each sweep leaves for the benchmark to score, and how bench/run.py and `--rescore` read it back. No
+Ray at import.
 
 - Every report of every trial: for the Tune approaches (ours, ours-seeded, tune-defaults, baseline)
   through Tune's public `ray.tune.ExperimentAnalysis` (workloads/results.trial_reports); for the Optuna
@@ -113,7 +114,7 @@ def optuna_trials(run_dir: Path) -> list[measure.Trial]:
 
 
 def read_trials(approach: str, run_dir: Path) -> list[measure.Trial]:
-    """The trials of one sweep of `approach` (bench.sweep.APPROACHES)."""
+    """The trials of one sweep of `approach` (bench.plan.APPROACHES)."""
     if approach == "optuna":
         return optuna_trials(run_dir)
     return tune_trials(run_dir, "mean_accuracy" if approach == "baseline" else "val_accuracy")

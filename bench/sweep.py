@@ -4,10 +4,10 @@
     python -m bench.sweep --quick         # one tiny sweep each: checks the plumbing, not a benchmark
     python -m bench.sweep --gpu           # 60,000-sample epochs on the GPU (tiny and on CPU without one)
 
-The approaches (APPROACHES): `ours` (python -m workloads.tune --initial-points none), `ours-seeded` (the
-same with its known-good first point), `optuna` (bench/optuna_study.py: TPE + successive halving, threads
-in one process), `tune-defaults` (bench/tune_defaults.py: our trainable, random search, FIFO) and
-`baseline` (bench/baseline.py: Ray's smoke-test-sized MNIST example). Each sweep runs as its own
+The approaches (APPROACHES, bench/plan.py): `ours` (python -m workloads.tune --initial-points none),
+`ours-seeded` (the same with its known-good first point), `optuna` (bench/optuna_study.py: TPE + successive
+halving, threads in one process), `tune-defaults` (bench/tune_defaults.py: our trainable, random search,
+FIFO) and `baseline` (bench/baseline.py: Ray's smoke-test-sized MNIST example). Each sweep runs as its own
 command, as a user would start it, on the same prepared data, with the same number of trials, epoch cap
 and seed; the order alternates per seed. What is measured and how: docs/bench.md.
 """

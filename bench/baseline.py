@@ -9,7 +9,7 @@ momentum `uniform(0.1, 0.9)`, `AsyncHyperBandScheduler()` with its defaults, the
 splits instead of a torchvision download; every epoch is scored on the whole validation split instead of
 ~`TEST_SIZE` test samples; the iteration cap and trial count come from the command line; the search and
 the weights are seeded; the trial also reports `epoch`, `compute_seconds` and `wall_time`; a callback
-records when the search ran (workloads/trainable.SearchClock) into `search.json` (bench/records.py).
+records when the search ran (workloads/callbacks.SearchClock) into `search.json` (bench/records.py).
 
     python -m bench.baseline --data-dir D --storage-path S --name N --num-samples K --max-epochs E --seed X
 """
@@ -33,7 +33,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from bench import records
 from workloads import data as workload_data
-from workloads.trainable import SearchClock
+from workloads.callbacks import SearchClock
 
 # Upstream's values: training samples per "epoch", and test samples per evaluation (which we no longer
 # use: the benchmark scores every approach on the whole validation split).

@@ -1,7 +1,8 @@
-"""What each sweep leaves for the benchmark to score, and how bench.sweep reads it back. No Ray at import.
+"""What each sweep leaves for the benchmark to score, and how bench/run.py and `--rescore` read it back. No
+Ray at import.
 
 - Every report of every trial: for the Tune approaches (ours, ours-seeded, tune-defaults, baseline)
-  through Tune's public `ray.tune.ExperimentAnalysis` (workloads/trainable.trial_reports); for the Optuna
+  through Tune's public `ray.tune.ExperimentAnalysis` (workloads/results.trial_reports); for the Optuna
   study, its own per-trial JSON lines (`OPTUNA_TRIALS_DIR`, written by `OptunaTrialLog`), not Tune's.
 - The search window: ours records it in summary.json (`fit_started_at`, `fit_seconds`, workloads/report.py);
   the benchmark's own scripts (bench/baseline.py, bench/tune_defaults.py, bench/optuna_study.py) write
@@ -49,9 +50,9 @@ def fit_window(run_dir: Path) -> tuple[float, float]:
 
 
 def tune_reports(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    from workloads import trainable  # here: it imports ray.tune and torch, seconds that scoring needs once
+    from workloads import results  # here: it imports ray.tune, seconds that scoring needs once
 
-    return trainable.trial_reports(run_dir)
+    return results.trial_reports(run_dir)
 
 
 def tune_trials(run_dir: Path, accuracy_key: str) -> list[measure.Trial]:
@@ -113,7 +114,7 @@ def optuna_trials(run_dir: Path) -> list[measure.Trial]:
 
 
 def read_trials(approach: str, run_dir: Path) -> list[measure.Trial]:
-    """The trials of one sweep of `approach` (bench.sweep.APPROACHES)."""
+    """The trials of one sweep of `approach` (bench.plan.APPROACHES)."""
     if approach == "optuna":
         return optuna_trials(run_dir)
     return tune_trials(run_dir, "mean_accuracy" if approach == "baseline" else "val_accuracy")

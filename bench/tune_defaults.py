@@ -2,7 +2,8 @@
 
 Everything else is as `python -m workloads.tune --local` sets it: the trainable (`workloads/trainable.
 train_mnist`), the search space, one CPU per trial, as many trials at once as the CPUs hold, actor reuse,
-checkpoints, the record of when the search ran (`search.json`, bench/records.py). Only the searcher and the
+checkpoints, the record of when the search ran (workloads/callbacks.SearchClock into `search.json`,
+bench/records.py). Only the searcher and the
 scheduler differ, so the comparison with `ours` is the search's.
 
     python -m bench.tune_defaults --data-dir D --storage-path S --name N --num-samples K --max-epochs E --seed X
@@ -20,8 +21,8 @@ from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from bench import records
+from workloads import callbacks, results, trainable
 from workloads import sweep as workload_sweep
-from workloads import trainable
 
 
 def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_epochs: int, seed: int) -> tune.Tuner:
@@ -35,19 +36,19 @@ def make_tuner(data_dir: Path, storage: Path, name: str, num_samples: int, max_e
         tune.with_resources(trainable.train_mnist, {"cpu": 1}),
         param_space={**trainable.search_space(False), **fixed},
         tune_config=tune.TuneConfig(
-            metric=trainable.METRIC,
-            mode=trainable.MODE,
+            metric=workload_sweep.METRIC,
+            mode=workload_sweep.MODE,
             num_samples=num_samples,
             # Tune's default searcher, given a seed so that each run is repeatable; no scheduler: FIFO.
             search_alg=BasicVariantGenerator(random_state=seed),
             reuse_actors=True,
-            trial_dirname_creator=trainable.trial_dirname,
+            trial_dirname_creator=results.trial_dirname,
         ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=os.fspath(storage),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-            callbacks=[trainable.SearchClock()],
+            callbacks=[callbacks.SearchClock()],
             verbose=1,
         ),
     )
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).fit()
     finally:
         ray.shutdown()
-    records.write_search(args.storage_path.resolve() / args.name, trainable.SearchClock.last_window())
+    records.write_search(args.storage_path.resolve() / args.name, callbacks.SearchClock.last_window())
     return 1 if results.errors else 0
 
 

@@ -1,5 +1,5 @@
-"""What one sweep is: its settings, their defaults and the search space. No Ray here: the CLI, the trainable
-and the benchmark's plain-Optuna study import it."""
+"""What one sweep is: its settings, their defaults, the search space and its objective. No Ray here: the CLI,
+the trainable and the benchmark's plain-Optuna study import it."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def search_space(gpu: bool) -> dict[str, Domain]:
         "depth": Choice((2, 3, 4) if gpu else (2, 3)),
         "dropout": Uniform(0.0, 0.4),
     }
+
+
+# What the search maximises: the validation accuracy every trial reports after each epoch.
+METRIC, MODE = "val_accuracy", "max"
+# Keys of a trial's config that the search varies (the rest are the run's fixed settings).
+SEARCHED = tuple(search_space(gpu=False))
 
 
 @dataclass(frozen=True)

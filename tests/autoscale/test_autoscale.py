@@ -30,7 +30,7 @@ import settings
 from manifests import commands, raycluster
 from tests.workload.procs import free_port, kill_tree, wait_for, workload_env
 from tools.mocks import stack_config
-from workloads import capacity, trainable
+from workloads import capacity, results
 
 pytestmark = pytest.mark.slow
 
@@ -241,7 +241,7 @@ def _trial_intervals(run_dir: Path) -> list[tuple[float, float]]:
     carries the trial's own `wall_time` and Tune's `time_total_s` since the trial started."""
     return [
         (reports[0]["wall_time"] - reports[0]["time_total_s"], reports[-1]["wall_time"])
-        for reports in trainable.trial_reports(run_dir).values()
+        for reports in results.trial_reports(run_dir).values()
         if reports
     ]
 

@@ -22,7 +22,7 @@ def test_the_space_is_the_one_ours_searches_as_ray_hands_it_to_optuna(gpu):
     # same sampler then draws the same configurations from the same seed.
     ours = OptunaSearch.convert_search_space(trainable.search_space(gpu))
     assert list(optuna_study.distributions(gpu).items()) == list(ours.items())
-    assert tuple(ours) == trainable.SEARCHED
+    assert tuple(ours) == workload_sweep.SEARCHED
 
 
 def test_the_study_runs_without_ray():
@@ -93,4 +93,4 @@ def test_a_study_trains_in_parallel_threads_and_logs_every_epoch_for_the_benchma
         assert all(0 <= r.accuracy <= 1 and r.wall_time >= search["started_at"] for r in trial.reports)
         assert trial.compute_seconds > 0
     logged = (run_dir / records.OPTUNA_TRIALS_DIR / "trial_000.jsonl").read_text().splitlines()[0]
-    assert set(json.loads(logged)["config"]) == set(trainable.SEARCHED)
+    assert set(json.loads(logged)["config"]) == set(workload_sweep.SEARCHED)

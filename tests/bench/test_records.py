@@ -17,7 +17,7 @@ from ray import tune
 
 from bench import measure, records
 from workloads import report
-from workloads.trainable import SearchClock
+from workloads.callbacks import SearchClock
 
 # (val_accuracy per epoch, epochs, peak GPU memory reported or None); 0 epochs: a trial that never reports.
 TRIALS = [(0.5, 3, None), (0.25, 2, 4096), (0.1, 0, None)]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import sweep
+from bench.plan import APPROACHES
+from bench.score import TARGETS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def quick(tmp_path_factory) -> dict:
 
 @pytest.mark.slow
 def test_quick_mode_runs_every_approach_and_each_produces_trials(quick):
-    assert sorted(r["approach"] for r in quick["runs"]) == sorted(sweep.APPROACHES)
+    assert sorted(r["approach"] for r in quick["runs"]) == sorted(APPROACHES)
     for run in quick["runs"]:
         assert run["trials"] >= 1 and run["trial_epochs"] >= run["trials"], run
         times = [t for t, _ in run["progress"]]
@@ -59,14 +60,14 @@ def test_quick_mode_scores_both_against_a_target_the_baseline_reached(quick):
     assert 0.0 < quick["target"] <= 0.98
     baseline = [r for r in quick["runs"] if r["approach"] == "baseline"]
     assert all(r["time_to_target_s"] is not None and r["time_to_target_s"] > 0 for r in baseline)
-    for approach in sweep.APPROACHES:
+    for approach in APPROACHES:
         stats = quick["approaches"][approach]["best_val_accuracy"]
         assert stats["min"] <= stats["median"] <= stats["max"]
 
 
 @pytest.mark.slow
 def test_quick_mode_gives_every_target_a_verdict(quick):
-    assert [t["figure"] for t in quick["targets"]] == [figure for _, figure, _, _ in sweep.TARGETS]
+    assert [t["figure"] for t in quick["targets"]] == [figure for _, figure, _, _ in TARGETS]
     assert all(t["met"] in (True, False) for t in quick["targets"])
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import ray
 
-from workloads import defaults, report, trainable
-from workloads.sweep import Sweep
+from workloads import defaults, report, results, trainable
+from workloads.sweep import SEARCHED, Sweep
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def finished_sweep(local_ray, data_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def reported(finished_sweep) -> dict[str, list[dict]]:
     """{trial id: its reports}, through Tune's public ExperimentAnalysis."""
-    return trainable.trial_reports(finished_sweep[0].run_dir)
+    return results.trial_reports(finished_sweep[0].run_dir)
 
 
 def test_a_small_sweep_learns_well_above_chance(finished_sweep):
@@ -62,7 +62,7 @@ def test_a_small_sweep_learns_well_above_chance(finished_sweep):
     assert len(trials) == 3
     assert summary["num_errors"] == 0
     assert summary["best_accuracy"] > 0.5
-    assert summary["best_config"].keys() == set(trainable.SEARCHED)
+    assert summary["best_config"].keys() == set(SEARCHED)
 
 
 def test_every_report_carries_the_metrics_the_benchmark_reads(finished_sweep, reported):

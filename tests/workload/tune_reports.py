@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workloads import trainable
+from workloads import results
 
 
 def reports_so_far(run_dir: Path) -> dict[str, list[dict]]:
@@ -14,7 +14,7 @@ def reports_so_far(run_dir: Path) -> dict[str, list[dict]]:
     catch it half-written; that poll finds nothing and the next one reads it whole.
     """
     try:
-        found = trainable.trial_reports(run_dir)
+        found = results.trial_reports(run_dir)
     except (ValueError, OSError):  # no state saved yet, or one caught mid-copy (json's errors are ValueErrors)
         return {}
     return {trial_id: rows for trial_id, rows in found.items() if rows}

@@ -90,9 +90,10 @@ def benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     plan = plan_from_args(args, gpu_name)
     info = machine.describe(gpu_name)
     info["load_average_before"] = machine.load_average()
-    info["cpu_accounting"] = f"psutil samples every {process.SAMPLE_S} s over the sweep's process tree" + (
-        "" if adopted else " (no subreaper: daemons orphaned at exit are missed)"
-    )
+    info["cpu_accounting"] = (
+        "the kernel's account of every reaped descendant (getrusage), or the psutil samples of the sweep's "
+        f"process tree every {process.SAMPLE_S} s where larger"
+    ) + ("" if adopted else " (no subreaper: daemons orphaned at exit are missed)")
     suffix = "-quick" if args.quick else ""
     suffix += "-gpu" if args.gpu else ""
     out = args.out or RESULTS_DIR / f"{info['name']}{suffix}.json"

@@ -28,7 +28,7 @@ from ray.autoscaler._private.kuberay.autoscaling_config import _derive_autoscali
 
 import settings
 from manifests import commands, raycluster
-from tests.workload.procs import free_port, kill_tree, wait_for, workload_env
+from tests.workload.procs import free_port, kill_tree, ray_head_ports, wait_for, workload_env
 from tools.mocks import stack_config
 from workloads import capacity, results
 
@@ -117,17 +117,7 @@ def cluster(tmp_path):
         RAY_OVERRIDE_NODE_ID_FOR_TESTING=FAKE_HEAD_NODE_ID,
     )
     temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayas-XXXXXX"], text=True).strip())
-    ports = {
-        "--port": gcs_port,
-        "--dashboard-port": dashboard_port,
-        "--ray-client-server-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(),
-        "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(),
-        "--metrics-export-port": free_port(),
-        "--node-manager-port": free_port(),
-        "--object-manager-port": free_port(),
-    }
+    ports = ray_head_ports(gcs_port, dashboard_port)
     command = [
         RAY,
         "start",

@@ -17,6 +17,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from policy import policies
 from pulumi_internals import UNKNOWN_NUMBER_VALUE
+from tests.policy.test_policy_rules import GPU_POOL as RULES_GPU_POOL
 from tools import pins
 from tools.mocks import PROJECT_DIR
 
@@ -62,14 +63,7 @@ def analyze(analyzer, props: dict) -> list[proto.AnalyzeDiagnostic]:
     return list(analyzer.Analyze(request).diagnostics)
 
 
-GPU_POOL = {
-    "vmSize": "Standard_NC8as_T4_v3",
-    "mode": "User",
-    "enableAutoScaling": True,
-    "minCount": 0,
-    "maxCount": 2,
-    "tags": {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi"},
-}
+GPU_POOL = {**RULES_GPU_POOL, "tags": {"project": "ray-aks", "stack": "dev", "managed-by": "pulumi"}}
 
 
 def test_the_pack_describes_itself_with_every_policy_mandatory(analyzer):

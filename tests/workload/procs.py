@@ -73,3 +73,35 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None
             pytest.fail(f"process exited with {proc.returncode} while waiting for {what}")
         time.sleep(poll)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def ray_head_ports(gcs_port: int, dashboard_port: int) -> dict[str, int]:
+    """`ray start --head` flags for every port it opens: free ones, so several test Rays never collide."""
+    return {
+        "--port": gcs_port,
+        "--dashboard-port": dashboard_port,
+        "--ray-client-server-port": free_port(),
+        "--dashboard-agent-listen-port": free_port(),
+        "--dashboard-agent-grpc-port": free_port(),
+        "--runtime-env-agent-port": free_port(),
+        "--metrics-export-port": free_port(),
+        "--node-manager-port": free_port(),
+        "--object-manager-port": free_port(),
+    }
+
+
+def sweep_command(data_dir: Path, storage: Path, name: str, *extra: str) -> list[str]:
+    """`python -m workloads.tune --local` on these folders, checkpointing every epoch, plus `extra` flags."""
+    return python_module(
+        "workloads.tune",
+        "--local",
+        "--data-dir",
+        str(data_dir),
+        "--storage-path",
+        str(storage),
+        "--name",
+        name,
+        "--checkpoint-every",
+        "1",
+        *extra,
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workload.procs import REPO, free_port, kill_tree, wait_for, workload_env
+from tests.workload.procs import REPO, free_port, kill_tree, ray_head_ports, wait_for, workload_env
 
 pytestmark = pytest.mark.slow
 
@@ -29,17 +29,7 @@ def head(tmp_path):
     dashboard_port = free_port()
     # A short temp dir: Ray's unix socket paths must stay under ~107 characters.
     temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayt-XXXXXX"], text=True).strip())
-    ports = {
-        "--port": free_port(),
-        "--dashboard-port": dashboard_port,
-        "--ray-client-server-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(),
-        "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(),
-        "--metrics-export-port": free_port(),
-        "--node-manager-port": free_port(),
-        "--object-manager-port": free_port(),
-    }
+    ports = ray_head_ports(free_port(), dashboard_port)
     command = [
         RAY,
         "start",

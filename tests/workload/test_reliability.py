@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workload.procs import descendants, kill_tree, python_module, workload_env
+from tests.workload.procs import descendants, kill_tree, sweep_command, workload_env
 from tests.workload.tune_reports import reports_so_far, state_saved_since
 from workloads import data, stop
 
@@ -22,22 +22,6 @@ pytestmark = pytest.mark.slow
 
 # Tune saves the experiment state at most every 10 s by default; every second keeps the tests short.
 ENV = workload_env(TUNE_GLOBAL_CHECKPOINT_S="1")
-
-
-def sweep_command(data_dir: Path, storage: Path, name: str, *extra: str) -> list[str]:
-    return python_module(
-        "workloads.tune",
-        "--local",
-        "--data-dir",
-        str(data_dir),
-        "--storage-path",
-        str(storage),
-        "--name",
-        name,
-        "--checkpoint-every",
-        "1",
-        *extra,
-    )
 
 
 # Ray gives a local node 30 s to register (ray/_private/node.py, raylet_start_wait_time_s); a loaded CI

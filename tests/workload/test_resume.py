@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workload.procs import descendants, kill_tree, python_module, wait_for, workload_env
+from tests.workload.procs import descendants, kill_tree, sweep_command, wait_for, workload_env
 from tests.workload.tune_reports import reports_so_far, state_saved_since
 
 pytestmark = pytest.mark.slow
@@ -29,14 +29,9 @@ def finished_trials(run_dir: Path) -> dict[str, list[tuple]]:
 def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path):
     storage = tmp_path / "results"
     run_dir = storage / "interrupted"
-    command = python_module(
-        "workloads.tune",
-        "--local",
-        "--data-dir",
-        str(data_dir),
-        "--storage-path",
-        str(storage),
-        "--name",
+    command = sweep_command(
+        data_dir,
+        storage,
         "interrupted",
         "--num-samples",
         str(NUM_SAMPLES),
@@ -44,8 +39,6 @@ def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path
         str(MAX_EPOCHS),
         "--grace-period",
         str(MAX_EPOCHS),
-        "--checkpoint-every",
-        "1",
     )
     # Tune saves the experiment state at most every 10 s by default; every second keeps the test short.
     env = workload_env(TUNE_GLOBAL_CHECKPOINT_S="1")

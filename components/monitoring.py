@@ -4,7 +4,7 @@ a GPU dashboard, alert rules, and what the cluster scrapes (Ray's PodMonitors, t
 Three components, because the cluster sits in the middle: `Monitoring` (workspaces, collection rules,
 Grafana) exists before the cluster, which takes its `cluster_profile`; `ClusterMonitoring` ties the rules and
 alerts to the cluster once it exists; `ScrapeTargets` is the Kubernetes side. The shapes are the pure
-builders of manifests/monitoring.py.
+builders of manifests/monitoring.py (Azure Monitor) and manifests/scrape.py (scraping in the cluster).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pulumi_azure_native import alertsmanagement, authorization, dashboard, moni
 
 import versions
 from components.kubernetes import fields
-from manifests import azure, monitoring, names, namespaces
+from manifests import azure, monitoring, names, namespaces, scrape
 from settings import Settings
 
 
@@ -255,31 +255,31 @@ class ScrapeTargets(pulumi.ComponentResource):
 
         k8s.networking.v1.NetworkPolicy(
             f"{name}-scraper-policy",
-            **fields(monitoring.scraper_to_ray_metrics(s.ray_namespace, s.ray_cluster_name)),
+            **fields(scrape.scraper_to_ray_metrics(s.ray_namespace, s.ray_cluster_name)),
             opts=in_ray_namespace,
         )
-        for monitor_manifest in monitoring.ray_pod_monitors(s.ray_namespace, s.ray_cluster_name):
+        for monitor_manifest in scrape.ray_pod_monitors(s.ray_namespace, s.ray_cluster_name):
             self._pod_monitor(f"{name}-{monitor_manifest['metadata']['name']}", monitor_manifest, in_ray_namespace)
 
         # hostPath (the kubelet's pod-resources socket) needs the privileged Pod Security level.
         ns = k8s.core.v1.Namespace(
             f"{name}-dcgm-namespace",
-            **fields(namespaces.namespace(monitoring.DCGM_NAMESPACE, "privileged")),
+            **fields(namespaces.namespace(scrape.DCGM_NAMESPACE, "privileged")),
             opts=pulumi.ResourceOptions(parent=self),
         )
         k8s.helm.v4.Chart(
             f"{name}-dcgm-exporter",
-            name=monitoring.DCGM_RELEASE,
+            name=scrape.DCGM_RELEASE,
             chart=versions.DCGM_EXPORTER_CHART,
             version=versions.DCGM_EXPORTER_VERSION,
             repository_opts={"repo": versions.DCGM_EXPORTER_REPO},
             namespace=ns.metadata.name,
-            values=monitoring.dcgm_exporter_values(),
+            values=scrape.dcgm_exporter_values(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.gpu_pool]),
         )
         self._pod_monitor(
             f"{name}-dcgm-exporter-monitor",
-            monitoring.dcgm_pod_monitor(),
+            scrape.dcgm_pod_monitor(),
             pulumi.ResourceOptions(parent=self, depends_on=[ns]),
         )
         self.register_outputs({})

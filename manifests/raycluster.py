@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import versions
-from manifests import autoscaler, log_sidecar, monitoring, pools, volumes, workload_identity
+from manifests import autoscaler, log_sidecar, pools, scrape, volumes, workload_identity
 from manifests.containers import CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT, guaranteed
 from manifests.mount_check import mount_check_container
 from settings import Settings
@@ -230,7 +230,7 @@ def raycluster_manifest(settings: Settings) -> dict:
                 {"name": "gcs-server", "containerPort": GCS_PORT},
                 {"name": "dashboard", "containerPort": DASHBOARD_PORT},
                 {"name": "client", "containerPort": CLIENT_PORT},
-                *monitoring.head_metrics_ports(),
+                *scrape.head_metrics_ports(),
             ],
         ),
     }

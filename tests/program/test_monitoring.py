@@ -9,7 +9,7 @@ import json
 import pytest
 
 import versions
-from manifests import azure, monitoring, pools
+from manifests import azure, monitoring, pools, scrape
 from tests.program.test_azure_side import _unknown_keys, sdk_args
 from tools.mocks import CALLER_OBJECT_ID, SUBSCRIPTION_ID, Recording
 
@@ -224,7 +224,7 @@ def test_pod_monitors_and_the_scraper_policy_live_in_the_ray_namespace_through_t
     for name in ("ray-tune-head", "ray-tune-workers"):
         assert monitors[name].inputs["metadata"]["namespace"] == "ray"
     scraper = next(p for p in dev.of_type(POLICY) if p.inputs["metadata"]["name"] == "ray-tune-metrics-scraper")
-    assert scraper.inputs["spec"] == monitoring.scraper_to_ray_metrics("ray", "ray-tune")["spec"]
+    assert scraper.inputs["spec"] == scrape.scraper_to_ray_metrics("ray", "ray-tune")["spec"]
     ray_namespace = next(
         n for n in dev.of_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == "ray"
     )
@@ -247,7 +247,7 @@ def test_the_dcgm_exporter_chart_is_pinned_and_runs_on_gpu_nodes_only(dev):
     chart = next(c for c in dev.of_type(CHART) if c.inputs["chart"] == versions.DCGM_EXPORTER_CHART)
     assert chart.inputs["version"] == versions.DCGM_EXPORTER_VERSION
     assert chart.inputs["repositoryOpts"] == {"repo": versions.DCGM_EXPORTER_REPO}
-    assert chart.inputs["name"] == monitoring.DCGM_RELEASE
+    assert chart.inputs["name"] == scrape.DCGM_RELEASE
     assert chart.inputs["values"]["nodeSelector"] == pools.gpu_node_selector()
     gpu_pool = next(
         p for p in dev.of_type("azure-native:containerservice:AgentPool") if p.inputs["agentPoolName"] == "gpu"
@@ -256,9 +256,7 @@ def test_the_dcgm_exporter_chart_is_pinned_and_runs_on_gpu_nodes_only(dev):
     for taint in gpu_pool.inputs["nodeTaints"]:
         assert any(pools.tolerates(t, pools.parse_taint(taint)) for t in chart.inputs["values"]["tolerations"])
     namespace = next(
-        n
-        for n in dev.of_type("kubernetes:core/v1:Namespace")
-        if n.inputs["metadata"]["name"] == monitoring.DCGM_NAMESPACE
+        n for n in dev.of_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == scrape.DCGM_NAMESPACE
     )
     assert chart.inputs["namespace"] == namespace.inputs["metadata"]["name"]
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import versions
-from manifests import monitoring
+from manifests import monitoring, scrape
 from tools import dashboards
 from tools.mocks import PROJECT_DIR
 
@@ -58,7 +58,7 @@ def test_every_dashboard_queries_through_the_prometheus_datasource_variable(comm
 
 def test_rays_dashboards_filter_on_the_cluster_label_our_pod_monitors_set(committed):
     exprs = [t["expr"] for p in committed["ray-default"]["panels"] for t in p.get("targets", [])]
-    assert sum(f'{monitoring.RAY_CLUSTER_METRIC_LABEL}=~"$Cluster"' in e for e in exprs) > len(exprs) // 2
+    assert sum(f'{scrape.RAY_CLUSTER_METRIC_LABEL}=~"$Cluster"' in e for e in exprs) > len(exprs) // 2
 
 
 def test_the_gpu_dashboard_plots_dcgm_metrics_per_gpu_and_pod(committed):

@@ -1,4 +1,4 @@
-"""The observability builders (manifests/monitoring.py), checked against the pods KubeRay builds from our
+"""The observability builders (manifests/monitoring.py, manifests/scrape.py), checked against the pods KubeRay builds from our
 RayCluster, the node pools' taints and labels, and the shapes Microsoft's templates use."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from manifests import log_sidecar, monitoring, names, pools, raycluster
+from manifests import log_sidecar, monitoring, names, pools, raycluster, scrape
 from manifests.network_policy import NAMESPACE_NAME_LABEL
 from settings import parse
 
@@ -34,7 +34,7 @@ def kuberay_pods(settings=SETTINGS) -> list[dict]:
             **template["metadata"].get("labels", {}),
             raycluster.CLUSTER_LABEL: settings.ray_cluster_name,
             raycluster.NODE_TYPE_LABEL: node_type,
-            monitoring.GROUP_LABEL: group,
+            scrape.GROUP_LABEL: group,
         }
         pods.append({"namespace": settings.ray_namespace, "labels": labels, "ports": ports, "group": group})
     return pods
@@ -48,7 +48,7 @@ def selects(selector: dict, labels: dict) -> bool:
 
 
 def test_the_head_monitor_selects_the_head_only_and_the_worker_monitor_every_worker_group():
-    head, workers = monitoring.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name)
+    head, workers = scrape.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name)
     pods = kuberay_pods()
     assert [p["group"] for p in pods if selects(head["spec"]["selector"], p["labels"])] == ["headgroup"]
     assert [p["group"] for p in pods if selects(workers["spec"]["selector"], p["labels"])] == [
@@ -58,7 +58,7 @@ def test_the_head_monitor_selects_the_head_only_and_the_worker_monitor_every_wor
 
 
 def test_every_port_a_monitor_scrapes_is_a_named_port_of_every_pod_it_selects():
-    for pod_monitor in monitoring.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name):
+    for pod_monitor in scrape.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name):
         assert pod_monitor["spec"]["namespaceSelector"] == {"matchNames": [SETTINGS.ray_namespace]}
         selected = [p for p in kuberay_pods() if selects(pod_monitor["spec"]["selector"], p["labels"])]
         assert selected
@@ -72,13 +72,13 @@ def test_the_head_is_scraped_for_ray_autoscaler_and_dashboard_metrics_on_rays_po
     head = next(p for p in kuberay_pods() if p["group"] == "headgroup")
     ports = {p["name"]: p["containerPort"] for p in head["ports"]}
     assert ports["metrics"] == 8080
-    assert ports[monitoring.AUTOSCALER_METRICS_PORT_NAME] == 44217
-    assert ports[monitoring.DASHBOARD_METRICS_PORT_NAME] == 44227
+    assert ports[scrape.AUTOSCALER_METRICS_PORT_NAME] == 44217
+    assert ports[scrape.DASHBOARD_METRICS_PORT_NAME] == 44227
     assert all(len(name) <= 15 for name in ports), "Kubernetes port names have 15 characters at most"
 
 
 def test_samples_carry_the_ray_io_cluster_label_rays_dashboards_filter_on():
-    for pod_monitor in monitoring.ray_pod_monitors("ray", "tune-a"):
+    for pod_monitor in scrape.ray_pod_monitors("ray", "tune-a"):
         for endpoint in pod_monitor["spec"]["podMetricsEndpoints"]:
             assert endpoint["relabelings"] == [
                 {
@@ -90,7 +90,7 @@ def test_samples_carry_the_ray_io_cluster_label_rays_dashboards_filter_on():
 
 
 def test_pod_monitors_use_the_api_group_the_aks_addon_reads():
-    boards = [*monitoring.ray_pod_monitors("ray", "x"), monitoring.dcgm_pod_monitor()]
+    boards = [*scrape.ray_pod_monitors("ray", "x"), scrape.dcgm_pod_monitor()]
     assert {m["apiVersion"] for m in boards} == {"azmonitoring.coreos.com/v1"}
     assert {m["kind"] for m in boards} == {"PodMonitor"}
 
@@ -99,7 +99,7 @@ def test_pod_monitors_use_the_api_group_the_aks_addon_reads():
 
 
 def test_only_the_addons_collector_in_kube_system_is_let_in_and_only_on_the_metrics_ports():
-    policy = monitoring.scraper_to_ray_metrics("ray", "ray-tune")
+    policy = scrape.scraper_to_ray_metrics("ray", "ray-tune")
     assert policy["metadata"]["namespace"] == "ray"
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     [rule] = policy["spec"]["ingress"]
@@ -115,10 +115,10 @@ def test_only_the_addons_collector_in_kube_system_is_let_in_and_only_on_the_metr
 
 
 def test_the_policy_opens_exactly_the_ports_the_monitors_scrape_on_every_ray_pod():
-    policy = monitoring.scraper_to_ray_metrics(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name)
+    policy = scrape.scraper_to_ray_metrics(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name)
     opened = {p["port"] for p in policy["spec"]["ingress"][0]["ports"]}
     scraped = set()
-    for pod_monitor in monitoring.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name):
+    for pod_monitor in scrape.ray_pod_monitors(SETTINGS.ray_namespace, SETTINGS.ray_cluster_name):
         for pod in kuberay_pods():
             if selects(pod_monitor["spec"]["selector"], pod["labels"]):
                 assert selects(policy["spec"]["podSelector"], pod["labels"])
@@ -132,7 +132,7 @@ def test_the_policy_opens_exactly_the_ports_the_monitors_scrape_on_every_ray_pod
 
 @pytest.mark.parametrize("spot", [True, False])
 def test_the_dcgm_exporter_lands_on_gpu_nodes_only_spot_or_not(spot):
-    values = monitoring.dcgm_exporter_values()
+    values = scrape.dcgm_exporter_values()
     gpu_labels, cpu_labels = pools.gpu_labels(), pools.cpu_labels()
     assert all(gpu_labels.get(k) == v for k, v in values["nodeSelector"].items())
     assert not all(cpu_labels.get(k) == v for k, v in values["nodeSelector"].items())
@@ -143,13 +143,13 @@ def test_the_dcgm_exporter_lands_on_gpu_nodes_only_spot_or_not(spot):
 
 
 def test_the_dcgm_exporter_is_scraped_by_a_pod_monitor_not_the_charts_service_monitor():
-    assert monitoring.dcgm_exporter_values()["serviceMonitor"] == {"enabled": False}
-    pod_monitor = monitoring.dcgm_pod_monitor()
-    assert pod_monitor["metadata"]["namespace"] == monitoring.DCGM_NAMESPACE
+    assert scrape.dcgm_exporter_values()["serviceMonitor"] == {"enabled": False}
+    pod_monitor = scrape.dcgm_pod_monitor()
+    assert pod_monitor["metadata"]["namespace"] == scrape.DCGM_NAMESPACE
     # The chart's selector labels for our release name (deployment/templates/_helpers.tpl).
     chart_labels = {
         "app.kubernetes.io/name": "dcgm-exporter",
-        "app.kubernetes.io/instance": monitoring.DCGM_RELEASE,
+        "app.kubernetes.io/instance": scrape.DCGM_RELEASE,
         "app.kubernetes.io/component": "dcgm-exporter",
     }
     assert selects(pod_monitor["spec"]["selector"], chart_labels)

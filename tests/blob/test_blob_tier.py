@@ -475,7 +475,13 @@ def scenario(cluster):
     steps["status_1"] = job(cluster, "status", "sweep-1").stdout
     steps["summary_1"] = wait_for_json(blob, f"{NAME}/summary.json", lambda s: True, "the stopped run's summary")
     steps["resubmit"] = submit(cluster, "sweep-2", *sweep, wait=True)
-    steps["summary"] = wait_for_json(blob, f"{NAME}/summary.json", lambda s: s["resumed"], "the resumed summary")
+    resubmitted = steps["resubmit"].stdout[-3000:] + steps["resubmit"].stderr[-2000:]
+    steps["summary"] = wait_for_json(
+        blob,
+        f"{NAME}/summary.json",
+        lambda s: s["resumed"],
+        f"the resumed summary; the resubmitted job:\n{resubmitted}",
+    )
     steps["epochs"] = reported_epochs(blob)
     steps["blobs"] = blob.files(RESULTS_CONTAINER, NAME)
     return steps

@@ -473,7 +473,12 @@ def scenario(cluster):
     steps["stop"] = job(cluster, "stop", "sweep-1", timeout=300)
     steps["logs_1"] = job(cluster, "logs", "sweep-1").stdout
     steps["status_1"] = job(cluster, "status", "sweep-1").stdout
-    steps["summary_1"] = wait_for_json(blob, f"{NAME}/summary.json", lambda s: True, "the stopped run's summary")
+    steps["summary_1"] = wait_for_json(
+        blob,
+        f"{NAME}/summary.json",
+        lambda s: True,
+        f"the stopped run's summary; its status and log:\n{steps['status_1'][-1500:]}\n{steps['logs_1'][-3000:]}",
+    )
     steps["resubmit"] = submit(cluster, "sweep-2", *sweep, wait=True)
     resubmitted = steps["resubmit"].stdout[-3000:] + steps["resubmit"].stderr[-2000:]
     steps["summary"] = wait_for_json(

@@ -52,7 +52,9 @@ DATASETS_NEGATIVE_SECONDS = 600
 
 # --- results: Tune checkpoints and experiment state, written and rewritten by many nodes -------------
 # File cache on the node's temp disk (/mnt on AKS): whole files staged locally, uploaded on close, so
-# checkpoint writers may seek and rewrite. Bounded size.
+# checkpoint writers may seek and rewrite. Bounded size. The upload runs before close() returns (no
+# lazy-write: azure-storage-fuse component/file_cache FlushFile), so a closed file is in the container for
+# every node and a rename moves a blob that is there: the run's lease and summary rely on it.
 RESULTS_CACHE_MB = 10240
 # Tune needs what another node wrote at once, not within a cache's lifetime: a trial restarted on another
 # node reads the checkpoint its first node wrote, and the head lists and prunes checkpoint directories

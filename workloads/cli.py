@@ -205,24 +205,9 @@ def parse_sweep(argv: Sequence[str] | None = None, cwd: Path | None = None) -> S
             parser.error(f"--storage-path {storage}: no such directory (is the results volume mounted?)")
     elif storage.exists() and not storage.is_dir():
         parser.error(f"--storage-path {storage}: not a directory")
-    sweep = Sweep(
-        name=args.name or default_name(),
-        data_dir=data_dir,
-        storage_path=storage,
-        num_samples=args.num_samples,
-        max_epochs=args.max_epochs,
-        grace_period=grace_period,
-        checkpoint_every=args.checkpoint_every,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent,
-        max_failures=args.max_failures,
-        seed=args.seed,
-        resume=args.resume,
-        local=args.local,
-        allow_errors=args.allow_errors,
-        initial_points=args.initial_points,
-    )
+    # Each flag is the Sweep field of its name; the name, the paths and the grace period as resolved above.
+    resolved = {"name": args.name or default_name(), "data_dir": data_dir, "storage_path": storage}
+    sweep = Sweep(**{**vars(args), **resolved, "grace_period": grace_period})
     if sweep.resume == "never" and sweep.run_dir.exists():
         parser.error(f"--resume never: {sweep.run_dir} already exists; pick another --name")
     if sweep.resume == "required":

@@ -194,9 +194,9 @@ class Lease:
 
 
 def _remove(path: Path, stale_seconds: float, attempts: int = 5, pause_seconds: float = 2.0) -> None:
-    """Delete the lease. A FUSE volume can answer EIO while the last heartbeat's upload is still in flight
-    (seen with rclone's VFS cache), so try again; a lease that will not go stays behind as a stale one,
-    which the next driver takes over, rather than failing a run that has finished."""
+    """Delete the lease, trying again after an error of the volume (a FUSE mount answers EIO when a Blob
+    request fails); a lease that will not go stays behind as a stale one, which the next driver takes
+    over, rather than failing a run that has finished."""
     for attempt in range(attempts):
         try:
             path.unlink(missing_ok=True)

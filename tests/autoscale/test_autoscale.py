@@ -15,9 +15,7 @@ import http.client
 import json
 import secrets
 import shlex
-import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -28,17 +26,16 @@ from ray.autoscaler._private.kuberay.autoscaling_config import _derive_autoscali
 
 import settings
 from manifests import commands, raycluster
-from tests.workload.procs import free_port, kill_tree, ray_head_ports, wait_for, workload_env
+from tests.workload.procs import RAY, free_port, ray_head, wait_for, whole_trials, workload_env
 from tools.mocks import stack_config
 from workloads import capacity, results
 
 pytestmark = pytest.mark.slow
 
-RAY = str(Path(sys.executable).with_name("ray"))
 FAKE_PROVIDER = "ray.autoscaler._private.fake_multi_node.node_provider.FakeMultiNodeProvider"
 # Small enough for a 2-core CI machine: a few trials of one epoch on the 4,000 offline digits.
 TRIALS = 4
-SIZE_FLAGS = ["--num-samples", str(TRIALS), "--max-epochs", "1", "--grace-period", "1", "--checkpoint-every", "1"]
+SIZE_FLAGS = [*whole_trials(TRIALS, 1), "--checkpoint-every", "1"]
 # Fake raylets each map an object store; the node types say nothing about it, this machine's memory does.
 OBJECT_STORE_BYTES = 80 * 1024 * 1024
 
@@ -77,13 +74,6 @@ def _get(address: str, path: str, token: str) -> dict:
         return json.loads(response.read())
 
 
-def _up(address: str, token: str) -> bool:
-    try:
-        return bool(_get(address, "/api/version", token))
-    except OSError:
-        return False
-
-
 def _state(address: str, kind: str, token: str, attempts: int = 20) -> list[dict]:
     """Ray's state API (dashboard `/api/v0/<kind>`), dead entries included. A dashboard on a loaded 2-core
     machine drops a connection now and then: retried."""
@@ -103,7 +93,7 @@ def cluster(tmp_path):
     """A 0-CPU fake head whose autoscaler (v2) launches our RayCluster's worker types on demand."""
     stack = dev_settings()
     token = secrets.token_hex(32)
-    gcs_port, dashboard_port = free_port(), free_port()
+    gcs_port = free_port()
     config_path = tmp_path / "autoscaling.json"
     config_path.write_text(json.dumps(autoscaling_config(stack, f"127.0.0.1:{gcs_port}")))
     # The variables ray.cluster_utils.AutoscalingCluster sets for the fake provider and autoscaler v2.
@@ -116,41 +106,9 @@ def cluster(tmp_path):
         RAY_CLOUD_INSTANCE_ID=FAKE_HEAD_NODE_ID,
         RAY_OVERRIDE_NODE_ID_FOR_TESTING=FAKE_HEAD_NODE_ID,
     )
-    temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayas-XXXXXX"], text=True).strip())
-    ports = ray_head_ports(gcs_port, dashboard_port)
-    command = [
-        RAY,
-        "start",
-        "--head",
-        "--block",
-        f"--autoscaling-config={config_path}",
-        "--node-ip-address",
-        "127.0.0.1",
-        "--dashboard-host",
-        "127.0.0.1",
-        "--include-dashboard",
-        "true",
-        "--num-cpus",
-        "0",
-        "--num-gpus",
-        "0",
-        f"--object-store-memory={OBJECT_STORE_BYTES}",
-        "--disable-usage-stats",
-        "--temp-dir",
-        str(temp_dir),
-        *[str(x) for pair in ports.items() for x in pair],
-    ]
-    log = (tmp_path / "ray-start.log").open("w")
-    # --block keeps the head's daemons, the autoscaler and the raylets it launches below this process.
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    address = f"http://127.0.0.1:{dashboard_port}"
-    try:
-        wait_for(lambda: _up(address, token), 180, "the Ray dashboard's job API", proc)
+    head_flags = (f"--autoscaling-config={config_path}", f"--object-store-memory={OBJECT_STORE_BYTES}")
+    with ray_head(tmp_path / "ray-start.log", env, 0, *head_flags, gcs_port=gcs_port, timeout=180) as address:
         yield stack, address, env, token
-    finally:
-        kill_tree(proc)
-        log.close()
-        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def submitted_entrypoint(stack: settings.Settings, data_dir: Path, storage: Path) -> tuple[list[str], list[str]]:

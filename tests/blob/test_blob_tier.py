@@ -12,9 +12,9 @@ is there with all its epochs, and the summary says so.
 What this cannot show about BlobFuse2 (a first real deploy must check these):
 - BlobFuse2's block cache (datasets) and its prefetch and memory pool; rclone reads through without a
   cache (`--vfs-cache-mode off`, which, like the block cache, refuses random writes).
-- BlobFuse2's file cache uploads a file when it is closed, before close() returns; rclone's VFS cache
-  uploads after close, in the background (`--vfs-write-back 0s` starts it at once). A crash right after
-  close can lose a file here that BlobFuse2 would have uploaded, or the reverse.
+- BlobFuse2's file cache (results) keeps whole files on the node's disk; rclone streams them (`minimal`),
+  which keeps what our code relies on: a file is uploaded when its close() returns (tests/blob/azurite.py
+  says why, tests/blob/test_mounts.py checks it).
 - `negative_timeout` (BlobFuse2 hands it to libfuse; rclone's FUSE layer has no such option), so a
   missing file's absence is cached differently.
 - Workload identity, the CSI driver's mount lifecycle (a mount per pod, remounts on pod restart), the
@@ -23,15 +23,12 @@ What this cannot show about BlobFuse2 (a first real deploy must check these):
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -40,129 +37,26 @@ from pathlib import Path
 
 import pytest
 
-from manifests.volumes import (
-    DATASETS_CACHE_SECONDS,
-    RESULTS_CACHE_MB,
-    RESULTS_CACHE_SECONDS,
-    RESULTS_CACHE_TIMEOUT_SECONDS,
-)
 from settings import DATASETS_CONTAINER, RESULTS_CONTAINER
-from tests.workload.procs import REPO, free_port, kill_tree, wait_for, workload_env
+from tests.blob.azurite import Blob, mount_command, require
+from tests.workload.procs import (
+    LOOPBACK,
+    RAY,
+    REPO,
+    free_port,
+    jobs_api_up,
+    kill_tree,
+    ray_head_command,
+    ray_node_ports,
+    wait_for,
+    whole_trials,
+    workload_env,
+)
 from workloads import defaults
 
 pytestmark = pytest.mark.slow
 
-RAY = str(Path(sys.executable).with_name("ray"))
-# Azurite's well-known development account (Azure/Azurite README, "Default Storage Account").
-ACCOUNT = "devstoreaccount1"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 NAME, NUM_SAMPLES, MAX_EPOCHS = "blob", 4, 3
-
-
-def _require(*tools: str) -> None:
-    """The tools (.ci/run installs them: under CI their absence fails), root and FUSE (mount namespaces)."""
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        why = f"needs {', '.join(missing)} (.ci/run installs them)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(why)
-        pytest.skip(why)
-    if os.geteuid() != 0 or not Path("/dev/fuse").exists():
-        pytest.skip("needs root and /dev/fuse: each Ray node mounts in a mount namespace of its own")
-
-
-def mount_options(container: str) -> list[str]:
-    """rclone flags matching the PV's BlobFuse2 options: attribute and listing caches, and the file cache."""
-    if container == DATASETS_CONTAINER:
-        return [
-            "--vfs-cache-mode",
-            "off",
-            f"--attr-timeout={DATASETS_CACHE_SECONDS}s",
-            f"--dir-cache-time={DATASETS_CACHE_SECONDS}s",
-        ]
-    return [
-        "--vfs-cache-mode",
-        "full",
-        f"--vfs-cache-max-size={RESULTS_CACHE_MB}M",
-        f"--vfs-cache-max-age={RESULTS_CACHE_TIMEOUT_SECONDS}s",
-        "--vfs-write-back",
-        "0s",
-        f"--attr-timeout={RESULTS_CACHE_SECONDS}s",
-        f"--dir-cache-time={RESULTS_CACHE_SECONDS}s",
-    ]
-
-
-def account_sas(expiry: str = "2099-01-01T00:00:00Z") -> str:
-    """An account SAS for the blob service (Azure docs: "Create an account SAS", version 2018-11-09).
-
-    rclone's azureblob backend (Debian's 1.60) builds `https://<account>.<endpoint>` from an account and
-    key, and its emulator mode has a fixed port; a SAS URL is taken as given, so Azurite can use a free port.
-    """
-    fields = {"sv": "2018-11-09", "ss": "b", "srt": "sco", "sp": "rwdlac", "se": expiry}
-    to_sign = "\n".join(
-        [ACCOUNT, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "", "", fields["sv"], ""]
-    )
-    digest = hmac.new(base64.b64decode(ACCOUNT_KEY), to_sign.encode(), hashlib.sha256).digest()
-    return urllib.parse.urlencode({**fields, "sig": base64.b64encode(digest).decode()})
-
-
-class Blob:
-    """Azurite's blob service on a free port and an rclone remote `az:` for it (configured by environment)."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.env = {
-            "RCLONE_CONFIG_AZ_TYPE": "azureblob",
-            "RCLONE_CONFIG_AZ_SAS_URL": f"http://127.0.0.1:{self.port}/{ACCOUNT}?{account_sas()}",
-        }
-        (workdir / "azurite").mkdir()
-        self.log = (workdir / "azurite.log").open("w")
-        self.proc = subprocess.Popen(
-            [
-                "azurite-blob",
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                str(self.port),
-                "--location",
-                str(workdir / "azurite"),
-                "--skipApiVersionCheck",
-                "--loose",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for(self._up, 60, "Azurite", self.proc)
-        for container in (DATASETS_CONTAINER, RESULTS_CONTAINER):
-            self.rclone("mkdir", f"az:{container}")
-
-    def _up(self) -> bool:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2)
-        except urllib.error.HTTPError:
-            return True  # it answers (400 for an account-less request)
-        except OSError:
-            return False
-        return True
-
-    def rclone(self, *args: str) -> str:
-        return subprocess.run(
-            ["rclone", *args], env={**os.environ, **self.env}, check=True, capture_output=True, text=True, timeout=120
-        ).stdout
-
-    def files(self, container: str, prefix: str) -> list[str]:
-        return [
-            entry["Path"]
-            for entry in json.loads(self.rclone("lsjson", "-R", "--files-only", f"az:{container}/{prefix}"))
-        ]
-
-    def read(self, container: str, path: str) -> str:
-        return self.rclone("cat", f"az:{container}/{path}")
-
-    def close(self) -> None:
-        kill_tree(self.proc)
-        self.log.close()
 
 
 def node_script(cache_dir: Path, ray_args: list[str]) -> str:
@@ -172,12 +66,13 @@ def node_script(cache_dir: Path, ray_args: list[str]) -> str:
     try here, and without them it starts at once. Ray's daemons leave the process tree (`ray start`
     without --block), so the node is its namespace: `sleep` holds it, cleanup ends every process in it.
     """
-    mounts = []
-    for container, path in ((DATASETS_CONTAINER, defaults.DATASETS_MOUNT), (RESULTS_CONTAINER, defaults.RESULTS_MOUNT)):
-        flags = " ".join(mount_options(container))
-        mounts.append(
-            f"rclone mount az:{container} {path} --daemon --allow-non-empty --cache-dir {cache_dir / container} {flags}"
+    mounts = [
+        shlex.join(mount_command(container, path, cache_dir / container, cache_dir / f"rclone-{container}.log"))
+        for container, path in (
+            (DATASETS_CONTAINER, defaults.DATASETS_MOUNT),
+            (RESULTS_CONTAINER, defaults.RESULTS_MOUNT),
         )
+    ]
     # tmpfs on /mnt, private to this namespace: nothing appears in the machine's own /mnt.
     return " && ".join(
         [
@@ -196,7 +91,7 @@ def node_script(cache_dir: Path, ray_args: list[str]) -> str:
 @pytest.fixture(scope="module")
 def cluster():
     """Azurite, a Ray head and one worker node, each node with its own mounts; the job API's address."""
-    _require("azurite-blob", "rclone", "unshare", "fusermount3")
+    require("azurite-blob", "rclone", "unshare", "fusermount3")
     # Not pytest's tmp_path: other pytest sessions on the machine prune old ones while this one runs.
     work = Path(tempfile.mkdtemp(prefix="ray-aks-blob-"))
     blob = Blob(work)
@@ -204,59 +99,15 @@ def cluster():
     temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayb-XXXXXX"], text=True).strip())
     gcs_port, dashboard_port = free_port(), free_port()
 
-    def ports(*names: str) -> list[str]:
-        return [x for name in names for x in (name, str(free_port()))]
-
-    agent_ports = (
-        "--dashboard-agent-listen-port",
-        "--dashboard-agent-grpc-port",
-        "--runtime-env-agent-port",
-        "--metrics-export-port",
-        "--node-manager-port",
-        "--object-manager-port",
-    )
     # One CPU a node: two trials at once, one on each node.
-    head = [
-        RAY,
-        "start",
-        "--head",
-        "--node-ip-address",
-        "127.0.0.1",
-        "--port",
-        str(gcs_port),
-        "--dashboard-host",
-        "127.0.0.1",
-        "--dashboard-port",
-        str(dashboard_port),
-        "--include-dashboard",
-        "true",
-        "--num-cpus",
-        "1",
-        "--num-gpus",
-        "0",
-        "--disable-usage-stats",
-        "--temp-dir",
-        str(temp_dir),
-        *ports("--ray-client-server-port", *agent_ports),
-    ]
-    worker = [
-        RAY,
-        "start",
-        "--address",
-        f"127.0.0.1:{gcs_port}",
-        "--node-ip-address",
-        "127.0.0.1",
-        "--num-cpus",
-        "1",
-        "--num-gpus",
-        "0",
-        *ports(*agent_ports),
-    ]
-    address = f"http://127.0.0.1:{dashboard_port}"
+    head = ray_head_command(temp_dir, gcs_port, dashboard_port, 1)
+    worker = [RAY, "start", "--address", f"{LOOPBACK}:{gcs_port}", "--node-ip-address", LOOPBACK, "--num-cpus", "1"]
+    worker += ["--num-gpus", "0", *ray_node_ports()]
+    address = f"http://{LOOPBACK}:{dashboard_port}"
     nodes, namespaces = [], set()
     # The head counts once its raylet is registered (alive in the state API), not when the dashboard answers.
     ready = {
-        "head": lambda: _jobs_api_up(dashboard_port, env["RAY_AUTH_TOKEN"]) and _alive_nodes(address, env) >= 1,
+        "head": lambda: jobs_api_up(address, env["RAY_AUTH_TOKEN"]) and _alive_nodes(address, env) >= 1,
         "worker": lambda: _alive_nodes(address, env) >= 2,
     }
     try:
@@ -317,17 +168,6 @@ def stop_namespaces(namespaces: set[str]) -> None:
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
-
-
-def _jobs_api_up(port: int, token: str) -> bool:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/version", headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _alive_nodes(address: str, env: dict) -> int:
@@ -435,12 +275,7 @@ def scenario(cluster):
         "workloads.tune",
         "--name",
         NAME,
-        "--num-samples",
-        str(NUM_SAMPLES),
-        "--max-epochs",
-        str(MAX_EPOCHS),
-        "--grace-period",
-        str(MAX_EPOCHS),
+        *whole_trials(NUM_SAMPLES, MAX_EPOCHS),
         "--checkpoint-every",
         "1",
         "--max-failures",

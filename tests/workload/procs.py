@@ -7,11 +7,16 @@ Ray process on the machine, other users' and other tests' clusters included.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -75,19 +80,86 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def ray_head_ports(gcs_port: int, dashboard_port: int) -> dict[str, int]:
-    """`ray start --head` flags for every port it opens: free ones, so several test Rays never collide."""
-    return {
-        "--port": gcs_port,
-        "--dashboard-port": dashboard_port,
-        "--ray-client-server-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(),
-        "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(),
-        "--metrics-export-port": free_port(),
-        "--node-manager-port": free_port(),
-        "--object-manager-port": free_port(),
-    }
+RAY = str(Path(sys.executable).with_name("ray"))
+LOOPBACK = "127.0.0.1"
+
+
+def ray_node_ports() -> list[str]:
+    """`ray start` flags for every port a node (head or worker) opens: free ones, so several test Rays never
+    collide."""
+    names = (
+        "--dashboard-agent-listen-port",
+        "--dashboard-agent-grpc-port",
+        "--runtime-env-agent-port",
+        "--metrics-export-port",
+        "--node-manager-port",
+        "--object-manager-port",
+    )
+    return [x for name in names for x in (name, str(free_port()))]
+
+
+def ray_head_command(temp_dir: Path, gcs_port: int, dashboard_port: int, num_cpus: int, *extra: str) -> list[str]:
+    """`ray start --head` on loopback with the dashboard (the job API), no GPUs, no usage stats, these ports
+    and free ones for the rest, plus `extra` flags. `temp_dir` short: Ray's unix socket paths must stay
+    under ~107 characters."""
+    return [
+        RAY,
+        "start",
+        "--head",
+        "--node-ip-address",
+        LOOPBACK,
+        "--port",
+        str(gcs_port),
+        "--dashboard-host",
+        LOOPBACK,
+        "--dashboard-port",
+        str(dashboard_port),
+        "--include-dashboard",
+        "true",
+        "--num-cpus",
+        str(num_cpus),
+        "--num-gpus",
+        "0",
+        "--disable-usage-stats",
+        "--temp-dir",
+        str(temp_dir),
+        "--ray-client-server-port",
+        str(free_port()),
+        *ray_node_ports(),
+        *extra,
+    ]
+
+
+def jobs_api_up(address: str, token: str) -> bool:
+    """Whether the dashboard at `address` answers its job API's version call with this token."""
+    request = urllib.request.Request(f"{address}/api/version", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def ray_head(
+    log_path: Path, env: dict[str, str], num_cpus: int, *extra: str, gcs_port: int = 0, timeout: float = 120
+) -> Iterator[str]:
+    """A blocking `ray start --head` (ray_head_command; `gcs_port` free-picked unless given) until the job
+    API answers with env's token; yields the dashboard's address, then kills exactly what it started."""
+    dashboard_port = free_port()
+    temp_dir = Path(tempfile.mkdtemp(prefix="rayt-", dir="/tmp"))
+    command = ray_head_command(temp_dir, gcs_port or free_port(), dashboard_port, num_cpus, "--block", *extra)
+    address = f"http://{LOOPBACK}:{dashboard_port}"
+    with log_path.open("w") as log:
+        # --block keeps every Ray daemon (the autoscaler and the raylets it launches too) a descendant of
+        # this process, so cleanup can kill exactly them.
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            wait_for(lambda: jobs_api_up(address, env["RAY_AUTH_TOKEN"]), timeout, "the Ray dashboard's job API", proc)
+            yield address
+        finally:
+            kill_tree(proc)
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def sweep_command(data_dir: Path, storage: Path, name: str, *extra: str) -> list[str]:
@@ -105,3 +177,9 @@ def sweep_command(data_dir: Path, storage: Path, name: str, *extra: str) -> list
         "1",
         *extra,
     )
+
+
+def whole_trials(num_samples: int, max_epochs: int) -> list[str]:
+    """Sweep flags for `num_samples` trials of `max_epochs` epochs each, none stopped early: ASHA's grace
+    period is the whole trial."""
+    return ["--num-samples", str(num_samples), "--max-epochs", str(max_epochs), "--grace-period", str(max_epochs)]

@@ -6,17 +6,12 @@ import json
 import secrets
 import shutil
 import subprocess
-import sys
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.workload.procs import REPO, free_port, kill_tree, ray_head_ports, wait_for, workload_env
+from tests.workload.procs import RAY, REPO, ray_head, whole_trials, workload_env
 
 pytestmark = pytest.mark.slow
-
-RAY = str(Path(sys.executable).with_name("ray"))
 
 
 @pytest.fixture
@@ -26,50 +21,8 @@ def head(tmp_path):
     Token auth on, as on the cluster, with a token of its own (not the user's ~/.ray/auth_token).
     """
     env = workload_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    dashboard_port = free_port()
-    # A short temp dir: Ray's unix socket paths must stay under ~107 characters.
-    temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayt-XXXXXX"], text=True).strip())
-    ports = ray_head_ports(free_port(), dashboard_port)
-    command = [
-        RAY,
-        "start",
-        "--head",
-        "--block",
-        "--node-ip-address",
-        "127.0.0.1",
-        "--dashboard-host",
-        "127.0.0.1",
-        "--include-dashboard",
-        "true",
-        "--num-cpus",
-        "2",
-        "--num-gpus",
-        "0",
-        "--disable-usage-stats",
-        "--temp-dir",
-        str(temp_dir),
-        *[str(x) for pair in ports.items() for x in pair],
-    ]
-    log = (tmp_path / "ray-start.log").open("w")
-    # --block keeps every Ray daemon a descendant of this process, so the finalizer can kill exactly them.
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    address = f"http://127.0.0.1:{dashboard_port}"
-    try:
-        wait_for(lambda: _jobs_api_up(address, env["RAY_AUTH_TOKEN"]), 120, "the Ray dashboard's job API", proc)
+    with ray_head(tmp_path / "ray-start.log", env, num_cpus=2) as address:
         yield address, env
-    finally:
-        kill_tree(proc)
-        log.close()
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def _jobs_api_up(address: str, token: str) -> bool:
-    request = urllib.request.Request(f"{address}/api/version", headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def test_a_job_submitted_to_a_ray_head_runs_the_sweep_and_writes_a_summary(head, data_dir, tmp_path):
@@ -98,12 +51,7 @@ def test_a_job_submitted_to_a_ray_head_runs_the_sweep_and_writes_a_summary(head,
             str(storage),
             "--name",
             "job-1",
-            "--num-samples",
-            "2",
-            "--max-epochs",
-            "2",
-            "--grace-period",
-            "2",
+            *whole_trials(2, 2),
         ],
         capture_output=True,
         text=True,

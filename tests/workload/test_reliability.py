@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workload.procs import descendants, kill_tree, sweep_command, workload_env
+from tests.workload.procs import descendants, kill_tree, sweep_command, whole_trials, workload_env
 from tests.workload.tune_reports import reports_so_far, state_saved_since
 from workloads import data, stop
 
@@ -72,7 +72,7 @@ def stopped_run(data_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stopped")
     storage, name = tmp / "results", "stopped"
     run_dir = storage / name
-    command = sweep_command(data_dir, storage, name, "--num-samples", "4", "--max-epochs", "3", "--grace-period", "3")
+    command = sweep_command(data_dir, storage, name, *whole_trials(4, 3))
     outcome = {}
     log = tmp / "first.log"
     first, _ = started_and_reporting(command, log, run_dir)
@@ -145,12 +145,7 @@ def failing_run(data_dir, tmp_path_factory):
         data_dir,
         storage,
         "failing",
-        "--num-samples",
-        "2",
-        "--max-epochs",
-        "4",
-        "--grace-period",
-        "4",
+        *whole_trials(2, 4),
         "--max-failures",
         "0",
     )

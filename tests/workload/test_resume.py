@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workload.procs import descendants, kill_tree, sweep_command, wait_for, workload_env
+from tests.workload.procs import descendants, kill_tree, sweep_command, wait_for, whole_trials, workload_env
 from tests.workload.tune_reports import reports_so_far, state_saved_since
 
 pytestmark = pytest.mark.slow
@@ -33,12 +33,7 @@ def test_a_killed_sweep_resumes_with_its_finished_trials_kept(data_dir, tmp_path
         data_dir,
         storage,
         "interrupted",
-        "--num-samples",
-        str(NUM_SAMPLES),
-        "--max-epochs",
-        str(MAX_EPOCHS),
-        "--grace-period",
-        str(MAX_EPOCHS),
+        *whole_trials(NUM_SAMPLES, MAX_EPOCHS),
     )
     # Tune saves the experiment state at most every 10 s by default; every second keeps the test short.
     env = workload_env(TUNE_GLOBAL_CHECKPOINT_S="1")

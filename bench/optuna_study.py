@@ -39,10 +39,8 @@ REDUCTION_FACTOR = 3
 
 def distribution(domain: workload_sweep.Domain) -> optuna.distributions.BaseDistribution:
     """One of workloads.sweep's domains as the Optuna distribution Ray's OptunaSearch makes of its Tune domain."""
-    if isinstance(domain, workload_sweep.LogUniform):
-        return optuna.distributions.FloatDistribution(domain.low, domain.high, log=True)
     if isinstance(domain, workload_sweep.Uniform):
-        return optuna.distributions.FloatDistribution(domain.low, domain.high)
+        return optuna.distributions.FloatDistribution(domain.low, domain.high, log=domain.log)
     return optuna.distributions.CategoricalDistribution(domain.options)
 
 

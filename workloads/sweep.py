@@ -25,19 +25,12 @@ INITIAL_POINTS = ("known-good", "none")
 
 
 @dataclass(frozen=True)
-class LogUniform:
-    """A float drawn uniformly in log space between `low` and `high`."""
-
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
 class Uniform:
-    """A float drawn uniformly between `low` and `high`."""
+    """A float drawn uniformly between `low` and `high`, in log space if `log` (as Optuna's FloatDistribution)."""
 
     low: float
     high: float
+    log: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class Choice:
     options: tuple[int | float | str, ...]
 
 
-Domain = LogUniform | Uniform | Choice
+Domain = Uniform | Choice
 
 
 def search_space(gpu: bool) -> dict[str, Domain]:
@@ -55,8 +48,8 @@ def search_space(gpu: bool) -> dict[str, Domain]:
     larger batches and models cost little more per epoch. workloads/trainable.py turns these into Tune's
     domains, bench/optuna_study.py into Optuna's distributions."""
     return {
-        "lr": LogUniform(1e-3, 3e-2),
-        "weight_decay": LogUniform(1e-5, 1e-2),
+        "lr": Uniform(1e-3, 3e-2, log=True),
+        "weight_decay": Uniform(1e-5, 1e-2, log=True),
         "batch_size": Choice((256, 512, 1024) if gpu else (64, 128, 256)),
         "width": Choice((16, 32, 64) if gpu else (8, 16, 24)),
         "depth": Choice((2, 3, 4) if gpu else (2, 3)),

@@ -47,10 +47,8 @@ KNOWN_GOOD_GPU = {**KNOWN_GOOD, "batch_size": 512, "width": 32}
 
 def tune_domain(domain: workload_sweep.Domain) -> Any:
     """One of workloads.sweep's Ray-free domains as Tune's."""
-    if isinstance(domain, workload_sweep.LogUniform):
-        return tune.loguniform(domain.low, domain.high)
     if isinstance(domain, workload_sweep.Uniform):
-        return tune.uniform(domain.low, domain.high)
+        return (tune.loguniform if domain.log else tune.uniform)(domain.low, domain.high)
     return tune.choice(list(domain.options))
 
 

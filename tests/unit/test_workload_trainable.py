@@ -22,8 +22,8 @@ def test_tunes_domains_are_the_sweeps_ray_free_declaration(gpu):
             assert domains[name].categories == list(declared.options), name
         else:
             assert (domains[name].lower, domains[name].upper) == (declared.low, declared.high), name
-            log = isinstance(declared, sweep.LogUniform)
-            assert type(domains[name].get_sampler()).__name__ == ("_LogUniform" if log else "_Uniform"), name
+            sampler = "_LogUniform" if declared.log else "_Uniform"
+            assert type(domains[name].get_sampler()).__name__ == sampler, name
 
 
 @pytest.mark.parametrize("gpu, point", [(False, trainable.KNOWN_GOOD), (True, trainable.KNOWN_GOOD_GPU)])

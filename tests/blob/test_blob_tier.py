@@ -96,7 +96,7 @@ def cluster():
     work = Path(tempfile.mkdtemp(prefix="ray-aks-blob-"))
     blob = Blob(work)
     env = {**workload_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32)), **blob.env}
-    temp_dir = Path(subprocess.check_output(["mktemp", "-d", "/tmp/rayb-XXXXXX"], text=True).strip())
+    temp_dir = Path(tempfile.mkdtemp(prefix="rayb-", dir="/tmp"))  # short: Ray's socket paths
     gcs_port, dashboard_port = free_port(), free_port()
 
     # One CPU a node: two trials at once, one on each node.
@@ -238,7 +238,7 @@ def trial_workers(namespaces: set[str]) -> dict[int, str | None]:
 
 
 def wait_for_json(blob: Blob, path: str, accept, what: str) -> dict:
-    """A JSON blob once `accept(content)` holds: rclone uploads a closed file in the background."""
+    """A JSON blob from Azurite (not through a mount), polled until `accept(content)` holds."""
 
     def ready():
         try:
@@ -248,6 +248,13 @@ def wait_for_json(blob: Blob, path: str, accept, what: str) -> dict:
         return content if accept(content) else None
 
     return wait_for(ready, 120, what)
+
+
+def rclone_errors(work: Path) -> str:
+    """The last errors the nodes' rclone mounts logged, for a failure's message."""
+    lines = [line for log in sorted(work.glob("*/rclone-*.log")) for line in log.read_text().splitlines()]
+    errors = [line for line in lines if " ERROR " in line][-10:]
+    return "\nrclone's errors:\n" + "\n".join(errors) if errors else "\nrclone logged no error"
 
 
 def reported_epochs(blob: Blob) -> dict[str, list[int]]:
@@ -312,7 +319,8 @@ def scenario(cluster):
         blob,
         f"{NAME}/summary.json",
         lambda s: True,
-        f"the stopped run's summary; its status and log:\n{steps['status_1'][-1500:]}\n{steps['logs_1'][-3000:]}",
+        f"the stopped run's summary; its status and log:\n{steps['status_1'][-1500:]}\n{steps['logs_1'][-3000:]}"
+        + rclone_errors(cluster["work"]),
     )
     steps["resubmit"] = submit(cluster, "sweep-2", *sweep, wait=True)
     resubmitted = steps["resubmit"].stdout[-3000:] + steps["resubmit"].stderr[-2000:]
@@ -320,7 +328,7 @@ def scenario(cluster):
         blob,
         f"{NAME}/summary.json",
         lambda s: s["resumed"],
-        f"the resumed summary; the resubmitted job:\n{resubmitted}",
+        f"the resumed summary; the resubmitted job:\n{resubmitted}" + rclone_errors(cluster["work"]),
     )
     steps["epochs"] = reported_epochs(blob)
     steps["blobs"] = blob.files(RESULTS_CONTAINER, NAME)

@@ -17,6 +17,7 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,12 @@ def mount_command(container: str, mount_path: Path | str, cache_dir: Path, log_f
         "--log-file",
         str(log_file),
     ]
+
+
+def rclone_errors(logs: Iterable[Path]) -> list[str]:
+    """The last errors these rclone mounts logged (mount_command's log files), for a failure's message."""
+    lines = [line for log in logs if log.exists() for line in log.read_text().splitlines()]
+    return [line for line in lines if " ERROR " in line][-10:]
 
 
 def account_sas(expiry: str = "2099-01-01T00:00:00Z") -> str:

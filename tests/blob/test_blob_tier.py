@@ -33,12 +33,13 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from settings import DATASETS_CONTAINER, RESULTS_CONTAINER
-from tests.blob.azurite import Blob, mount_command, require
+from tests.blob.azurite import Blob, mount_command, rclone_errors, require
 from tests.workload.procs import (
     LOOPBACK,
     RAY,
@@ -237,7 +238,7 @@ def trial_workers(namespaces: set[str]) -> dict[int, str | None]:
     return found
 
 
-def wait_for_json(blob: Blob, path: str, accept, what: str) -> dict:
+def wait_for_json(blob: Blob, path: str, accept, what: Callable[[], str]) -> dict:
     """A JSON blob from Azurite (not through a mount), polled until `accept(content)` holds."""
 
     def ready():
@@ -250,10 +251,9 @@ def wait_for_json(blob: Blob, path: str, accept, what: str) -> dict:
     return wait_for(ready, 120, what)
 
 
-def rclone_errors(work: Path) -> str:
+def mount_errors(work: Path) -> str:
     """The last errors the nodes' rclone mounts logged, for a failure's message."""
-    lines = [line for log in sorted(work.glob("*/rclone-*.log")) for line in log.read_text().splitlines()]
-    errors = [line for line in lines if " ERROR " in line][-10:]
+    errors = rclone_errors(sorted(work.glob("*/rclone-*.log")))
     return "\nrclone's errors:\n" + "\n".join(errors) if errors else "\nrclone logged no error"
 
 
@@ -319,8 +319,10 @@ def scenario(cluster):
         blob,
         f"{NAME}/summary.json",
         lambda s: True,
-        f"the stopped run's summary; its status and log:\n{steps['status_1'][-1500:]}\n{steps['logs_1'][-3000:]}"
-        + rclone_errors(cluster["work"]),
+        lambda: (
+            f"the stopped run's summary; its status and log:\n{steps['status_1'][-1500:]}\n"
+            f"{steps['logs_1'][-3000:]}" + mount_errors(cluster["work"])
+        ),
     )
     steps["resubmit"] = submit(cluster, "sweep-2", *sweep, wait=True)
     resubmitted = steps["resubmit"].stdout[-3000:] + steps["resubmit"].stderr[-2000:]
@@ -328,7 +330,7 @@ def scenario(cluster):
         blob,
         f"{NAME}/summary.json",
         lambda s: s["resumed"],
-        f"the resumed summary; the resubmitted job:\n{resubmitted}" + rclone_errors(cluster["work"]),
+        lambda: f"the resumed summary; the resubmitted job:\n{resubmitted}" + mount_errors(cluster["work"]),
     )
     steps["epochs"] = reported_epochs(blob)
     steps["blobs"] = blob.files(RESULTS_CONTAINER, NAME)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from settings import RESULTS_CONTAINER
-from tests.blob.azurite import Blob, mount_command, require
+from tests.blob.azurite import Blob, mount_command, rclone_errors, require
 from tests.workload.procs import wait_for
 from workloads import files, lease
 
@@ -39,7 +39,7 @@ def mounted():
     )
     try:
         wait_for(lambda: os.path.ismount(path), 30, "the rclone mount")
-        yield blob, path, lambda: [line for line in log.read_text().splitlines() if "ERROR" in line][-10:]
+        yield blob, path, lambda: rclone_errors([log])
     finally:
         subprocess.run(["fusermount3", "-u", "-z", str(path)], check=False)
         blob.close()

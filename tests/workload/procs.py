@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,17 +67,27 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, poll: float = 0.5):
-    """Poll `predicate` until it returns something truthy; fail with `what` (and the process's exit)."""
+def wait_for(
+    predicate,
+    timeout: float,
+    what: str | Callable[[], str],
+    proc: subprocess.Popen | None = None,
+    poll: float = 0.5,
+):
+    """Poll `predicate` until it returns something truthy; fail with `what` (and the process's exit).
+
+    `what` may be a function, called only on failure, for a message that says how things stood then.
+    """
+    describe = what if callable(what) else lambda: what
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            pytest.fail(f"process exited with {proc.returncode} while waiting for {what}")
+            pytest.fail(f"process exited with {proc.returncode} while waiting for {describe()}")
         time.sleep(poll)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {describe()}")
 
 
 RAY = str(Path(sys.executable).with_name("ray"))
